@@ -1,0 +1,183 @@
+//! The one error type of this crate.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::kind::NsKind;
+
+/// What went wrong while opening, creating, removing or entering a namespace.
+///
+/// Every variant carries what a user needs to act on it: the path or name, the
+/// namespace's inode, the system call and the OS error. `Error` converts into
+/// [`std::io::Error`] with a fitting [`io::ErrorKind`], so functions that return
+/// `std::io::Result` can use `?` on it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Nothing exists at the path of a namespace file.
+    #[error("no namespace file at {}", path.display())]
+    NotFound {
+        /// The path that was opened.
+        path: PathBuf,
+    },
+
+    /// The file exists but is not a namespace file (a regular file, a directory, ...).
+    #[error("{} is not a namespace file (expected an nsfs file such as /proc/PID/ns/net or /run/netns/NAME)", path.display())]
+    NotANamespace {
+        /// The path that was opened.
+        path: PathBuf,
+    },
+
+    /// The file is a namespace of another kind than the one asked for.
+    #[error("{} is a {found} namespace, not a {expected} namespace", path.display())]
+    WrongKind {
+        /// The path that was opened.
+        path: PathBuf,
+        /// The kind that was asked for.
+        expected: NsKind,
+        /// The kind the file really is.
+        found: NsKind,
+    },
+
+    /// A namespace name that cannot be a file name under `/run/netns`.
+    #[error("invalid namespace name {name:?}: {reason}")]
+    InvalidName {
+        /// The name as given.
+        name: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+
+    /// A named namespace of that name exists already.
+    #[error("a namespace named {name:?} already exists at {}", path.display())]
+    AlreadyExists {
+        /// The name as given.
+        name: String,
+        /// Where it lives.
+        path: PathBuf,
+    },
+
+    /// The kernel refused an operation for lack of privileges.
+    #[error("{call} on {target} was refused: {source}; namespace operations need CAP_SYS_ADMIN (run as root, or grant the capability to the program)")]
+    PermissionDenied {
+        /// The system call that was refused.
+        call: &'static str,
+        /// What it was applied to (a path, or a namespace with its inode).
+        target: String,
+        /// The OS error (`EPERM` or `EACCES`).
+        #[source]
+        source: io::Error,
+    },
+
+    /// A system call failed for another reason.
+    #[error("{call} on {target} failed: {source}")]
+    Syscall {
+        /// The system call that failed.
+        call: &'static str,
+        /// What it was applied to (a path, or a namespace with its inode).
+        target: String,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A namespace thread could not be started.
+    #[error("could not start a thread for {target}: {source}")]
+    ThreadSpawn {
+        /// The namespace the thread was for.
+        target: String,
+        /// Why the thread could not be created.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A namespace of a kind that a thread cannot live in.
+    #[error("{kind} namespaces cannot be entered by one thread of a multi-threaded process: {why}; start a child process in it instead (e.g. with `nsenter` or `std::process::Command` and `pre_exec`)")]
+    NotThreadJoinable {
+        /// The kind that was asked for.
+        kind: NsKind,
+        /// What the kernel does with such a namespace and a thread.
+        why: &'static str,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The error for a failed system call, typed by its errno: `EPERM`/`EACCES`
+    /// become [`Error::PermissionDenied`], everything else [`Error::Syscall`].
+    pub(crate) fn syscall(call: &'static str, target: impl ToString, source: io::Error) -> Error {
+        let target = target.to_string();
+        match source.raw_os_error() {
+            Some(libc::EPERM) | Some(libc::EACCES) => Error::PermissionDenied {
+                call,
+                target,
+                source,
+            },
+            _ => Error::Syscall {
+                call,
+                target,
+                source,
+            },
+        }
+    }
+
+    /// The [`io::ErrorKind`] this error converts to.
+    pub fn io_kind(&self) -> io::ErrorKind {
+        match self {
+            Error::NotFound { .. } => io::ErrorKind::NotFound,
+            Error::NotANamespace { .. }
+            | Error::WrongKind { .. }
+            | Error::InvalidName { .. }
+            | Error::NotThreadJoinable { .. } => io::ErrorKind::InvalidInput,
+            Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
+            Error::PermissionDenied { .. } => io::ErrorKind::PermissionDenied,
+            Error::Syscall { source, .. } | Error::ThreadSpawn { source, .. } => source.kind(),
+        }
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(err: Error) -> io::Error {
+        io::Error::new(err.io_kind(), err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eperm_and_eacces_are_permission_denied() {
+        for errno in [libc::EPERM, libc::EACCES] {
+            let err = Error::syscall("setns", "x", io::Error::from_raw_os_error(errno));
+            assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
+            assert_eq!(io::Error::from(err).kind(), io::ErrorKind::PermissionDenied);
+        }
+    }
+
+    #[test]
+    fn other_errnos_keep_their_io_kind() {
+        let err = Error::syscall("mount", "x", io::Error::from_raw_os_error(libc::EEXIST));
+        assert!(matches!(err, Error::Syscall { .. }));
+        assert_eq!(err.io_kind(), io::ErrorKind::AlreadyExists);
+    }
+
+    #[test]
+    fn io_error_keeps_the_typed_error_inside() {
+        let io_err = io::Error::from(Error::InvalidName {
+            name: "a/b".into(),
+            reason: "contains '/'",
+        });
+        assert_eq!(io_err.kind(), io::ErrorKind::InvalidInput);
+        let inner = io_err.get_ref().and_then(|e| e.downcast_ref::<Error>());
+        assert!(matches!(inner, Some(Error::InvalidName { .. })));
+    }
+
+    #[test]
+    fn permission_message_says_what_to_do() {
+        let err = Error::syscall("setns", "ns", io::Error::from_raw_os_error(libc::EPERM));
+        assert!(err.to_string().contains("CAP_SYS_ADMIN"), "{err}");
+    }
+}

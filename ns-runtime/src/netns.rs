@@ -1,0 +1,343 @@
+//! `NetNs`: a handle to a network namespace.
+
+use std::fmt;
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+
+use crate::error::{Error, Result};
+use crate::kind::NsKind;
+use crate::name::{netns_path, NETNS_RUN_DIR};
+use crate::namespace::{Namespace, Origin};
+use crate::runtime::{Pool, Runtime};
+use crate::sys::{self, NsFile};
+
+/// A handle to a Linux network namespace.
+///
+/// Cloning is cheap (a reference count). Handles compare equal, and hash alike, when
+/// they refer to the same namespace, whichever path they were opened by. While a
+/// handle exists, the namespace exists.
+///
+/// Code runs inside the namespace with [`NetNs::run`] (or the [`in_netns`]
+/// attribute): on a *namespace thread* that entered the namespace once, at birth. The
+/// calling thread never changes namespace.
+///
+/// ```no_run
+/// use ns_runtime::NetNs;
+///
+/// # fn main() -> Result<(), ns_runtime::Error> {
+/// let ns = NetNs::create()?; // a new, anonymous network namespace
+/// ns.set_loopback_up()?;
+/// let inode_inside = ns.run(|| NetNs::current().map(|n| n.inode()))??;
+/// assert_eq!(inode_inside, ns.inode());
+/// # Ok(())
+/// # }
+/// ```
+///
+/// [`in_netns`]: crate::in_netns
+#[derive(Clone)]
+pub struct NetNs {
+    handle: Arc<Handle>,
+}
+
+struct Handle {
+    ns: Arc<Namespace>,
+    // The global runtime's pool for this namespace, looked up once per handle so that
+    // `run` takes no registry lock.
+    global_pool: OnceLock<Arc<Pool>>,
+}
+
+impl NetNs {
+    fn from_namespace(ns: Namespace) -> NetNs {
+        NetNs {
+            handle: Arc::new(Handle {
+                ns: Arc::new(ns),
+                global_pool: OnceLock::new(),
+            }),
+        }
+    }
+
+    fn open(path: &Path, origin: Origin) -> Result<NetNs> {
+        let file = NsFile::open(path, NsKind::Net)?;
+        Ok(NetNs::from_namespace(Namespace { file, origin }))
+    }
+
+    /// Opens the network namespace at `path` (an nsfs file such as
+    /// `/proc/PID/ns/net`, `/run/netns/NAME` or a bind mount of one).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if nothing is there, [`Error::NotANamespace`] for any other
+    /// file, [`Error::WrongKind`] (naming the kind it is) for a namespace of another
+    /// kind.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<NetNs> {
+        let path = path.as_ref();
+        NetNs::open(path, Origin::Path(path.to_owned()))
+    }
+
+    /// Opens the named network namespace `/run/netns/NAME`, as made by
+    /// `ip netns add NAME` or [`NetNs::create_named`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] for a name that is not a plain file name (empty, `.`,
+    /// `..`, containing `/`, longer than 255 bytes); then as [`NetNs::from_path`].
+    pub fn named(name: &str) -> Result<NetNs> {
+        let path = netns_path(name)?;
+        NetNs::open(&path, Origin::Named(name.to_owned()))
+    }
+
+    /// Opens the network namespace of process `pid` (of its main thread).
+    pub fn of_pid(pid: u32) -> Result<NetNs> {
+        let path = format!("/proc/{pid}/ns/net");
+        NetNs::open(Path::new(&path), Origin::Pid(pid))
+    }
+
+    /// Opens the network namespace of the *calling thread* (through
+    /// `/proc/thread-self`, not `/proc/self`, which is the main thread).
+    pub fn current() -> Result<NetNs> {
+        let file = sys::current_thread_ns(NsKind::Net)?;
+        Ok(NetNs::from_namespace(Namespace {
+            file,
+            origin: Origin::Thread,
+        }))
+    }
+
+    /// Creates a new, anonymous network namespace. It lives while a handle to it, or
+    /// a thread inside it, exists.
+    ///
+    /// The namespace is made by a short-lived helper thread: the calling thread does
+    /// not change namespace. A new namespace has only `lo`, and it is down: see
+    /// [`NetNs::set_loopback_up`].
+    ///
+    /// # Errors
+    /// [`Error::PermissionDenied`] without `CAP_SYS_ADMIN`.
+    pub fn create() -> Result<NetNs> {
+        let file = unshare_on_helper_thread(NsKind::Net)?;
+        Ok(NetNs::from_namespace(Namespace {
+            file,
+            origin: Origin::Anonymous,
+        }))
+    }
+
+    /// Creates a new network namespace and names it `/run/netns/NAME`, exactly as
+    /// `ip netns add NAME` does, so iproute2 sees it (`ip netns exec NAME ...`) and
+    /// `ip netns del NAME` or [`NetNs::remove_named`] removes it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] and [`Error::AlreadyExists`] change nothing;
+    /// [`Error::PermissionDenied`] without `CAP_SYS_ADMIN`.
+    pub fn create_named(name: &str) -> Result<NetNs> {
+        let path = netns_path(name)?;
+        make_run_dir_shared()?;
+        // Claim the name first: O_EXCL makes a taken name an error that changes nothing.
+        fs::File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0)
+            .open(&path)
+            .map_err(|source| match source.kind() {
+                io::ErrorKind::AlreadyExists => Error::AlreadyExists {
+                    name: name.to_owned(),
+                    path: path.clone(),
+                },
+                _ => Error::syscall("create", path.display(), source),
+            })?;
+        let named = unshare_on_helper_thread(NsKind::Net).and_then(|file| {
+            let source = format!("/proc/self/fd/{}", file.fd.as_raw_fd());
+            mount(
+                Some(source.as_str()),
+                &path,
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .map_err(|e| Error::syscall("mount(MS_BIND)", path.display(), e.into()))?;
+            Ok(file)
+        });
+        match named {
+            Ok(file) => Ok(NetNs::from_namespace(Namespace {
+                file,
+                origin: Origin::Named(name.to_owned()),
+            })),
+            Err(err) => {
+                // Give the name back; the error that matters is the first one.
+                let _ = fs::remove_file(&path);
+                Err(err)
+            }
+        }
+    }
+
+    /// Removes the name `/run/netns/NAME`, as `ip netns del NAME` does.
+    ///
+    /// The namespace itself lives on while handles, threads or sockets refer to it;
+    /// those keep working.
+    pub fn remove_named(name: &str) -> Result<()> {
+        let path = netns_path(name)?;
+        if let Err(errno) = umount2(&path, MntFlags::MNT_DETACH) {
+            match errno {
+                // Not a mount point: a leftover file, which unlink below removes.
+                nix::Error::EINVAL => {}
+                nix::Error::ENOENT => return Err(Error::NotFound { path }),
+                e => return Err(Error::syscall("umount2", path.display(), e.into())),
+            }
+        }
+        fs::remove_file(&path).map_err(|source| match source.kind() {
+            io::ErrorKind::NotFound => Error::NotFound { path: path.clone() },
+            _ => Error::syscall("unlink", path.display(), source),
+        })
+    }
+
+    /// Brings the loopback interface `lo` of this namespace up (a new namespace has
+    /// it down: binding to 127.0.0.1 works but connecting does not).
+    pub fn set_loopback_up(&self) -> Result<()> {
+        self.run(|| crate::link::set_up("lo"))?
+            .map_err(|e| Error::syscall("ioctl(SIOCSIFFLAGS) on lo", self.namespace(), e))
+    }
+
+    /// Runs `f` on a namespace thread of this namespace and returns its result; the
+    /// calling thread blocks until `f` is done and never changes namespace itself.
+    ///
+    /// `f` may borrow from the caller's stack (there is no `'static` bound). A panic
+    /// in `f` is resumed in the caller with its original payload; the namespace keeps
+    /// serving later calls. Called on a thread of this namespace, `f` runs inline.
+    ///
+    /// This uses the process-wide [`Runtime::global`]; [`Runtime::run`] uses another.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let ns = ns_runtime::NetNs::create()?;
+    /// let names = vec!["lo".to_string()];
+    /// let found = ns.run(|| names.iter().any(|n| n == "lo"))?; // borrows `names`
+    /// assert!(found);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Only when no thread could enter the namespace (for example
+    /// [`Error::PermissionDenied`]); `f`'s own errors are in `R`.
+    pub fn run<F, R>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        Runtime::global().run(self, f)
+    }
+
+    /// The inode number of the namespace (what `ip netns identify` and
+    /// `readlink /proc/PID/ns/net` show as `net:[INODE]`).
+    pub fn inode(&self) -> u64 {
+        self.handle.ns.id().ino
+    }
+
+    /// The name under `/run/netns` this handle was opened or created by, if any.
+    pub fn name(&self) -> Option<&str> {
+        match &self.handle.ns.origin {
+            Origin::Named(name) => Some(name),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn namespace(&self) -> &Arc<Namespace> {
+        &self.handle.ns
+    }
+
+    pub(crate) fn global_pool(&self) -> &OnceLock<Arc<Pool>> {
+        &self.handle.global_pool
+    }
+}
+
+/// Makes a new namespace of `kind` on a helper thread and returns it open, so the
+/// calling thread stays where it is.
+fn unshare_on_helper_thread(kind: NsKind) -> Result<NsFile> {
+    let spawned = std::thread::Builder::new()
+        .name("ns-create".into())
+        .spawn(move || -> Result<NsFile> {
+            nix::sched::unshare(kind.clone_flag()).map_err(|e| {
+                Error::syscall(
+                    "unshare",
+                    format_args!("a new {kind} namespace"),
+                    io::Error::from(e),
+                )
+            })?;
+            sys::current_thread_ns(kind)
+        })
+        .map_err(|source| Error::ThreadSpawn {
+            target: format!("a new {kind} namespace"),
+            source,
+        })?;
+    match spawned.join() {
+        Ok(result) => result,
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+/// Makes `/run/netns` a shared mount point, as iproute2 does, so that removing a name
+/// propagates to other mount namespaces.
+fn make_run_dir_shared() -> Result<()> {
+    let dir = Path::new(NETNS_RUN_DIR);
+    fs::create_dir_all(dir).map_err(|e| Error::syscall("mkdir", NETNS_RUN_DIR, e))?;
+    let shared = || {
+        mount(
+            Some("none"),
+            dir,
+            None::<&str>,
+            MsFlags::MS_SHARED | MsFlags::MS_REC,
+            None::<&str>,
+        )
+    };
+    match shared() {
+        Ok(()) => return Ok(()),
+        Err(nix::Error::EINVAL) => {} // not a mount point yet
+        Err(e) => return Err(Error::syscall("mount(MS_SHARED)", NETNS_RUN_DIR, e.into())),
+    }
+    mount(
+        Some(dir),
+        dir,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| Error::syscall("mount(MS_BIND)", NETNS_RUN_DIR, e.into()))?;
+    shared().map_err(|e| Error::syscall("mount(MS_SHARED)", NETNS_RUN_DIR, e.into()))
+}
+
+impl PartialEq for NetNs {
+    fn eq(&self, other: &NetNs) -> bool {
+        self.handle.ns.id() == other.handle.ns.id()
+    }
+}
+
+impl Eq for NetNs {}
+
+impl Hash for NetNs {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.handle.ns.id().hash(state);
+    }
+}
+
+impl AsFd for NetNs {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.handle.ns.file.fd.as_fd()
+    }
+}
+
+impl fmt::Debug for NetNs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("NetNs");
+        self.handle.ns.origin.debug_field(&mut s);
+        s.field("inode", &self.inode()).finish()
+    }
+}
+
+impl fmt::Display for NetNs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.handle.ns, f)
+    }
+}

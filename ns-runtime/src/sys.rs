@@ -1,0 +1,98 @@
+//! Thin, checked wrappers over the system calls on namespace files.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::kind::NsKind;
+
+/// The identity of a namespace: device and inode of its nsfs file.
+///
+/// Inode numbers are reused once a namespace is freed, so an identity is only
+/// meaningful while a reference (an fd, a thread inside) keeps the namespace alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct NsId {
+    pub(crate) dev: u64,
+    pub(crate) ino: u64,
+}
+
+/// Per-thread namespace files: `/proc/self` is the *main* thread, not the caller.
+pub(crate) fn thread_self_ns_path(kind: NsKind) -> PathBuf {
+    PathBuf::from(format!("/proc/thread-self/ns/{}", kind.proc_name()))
+}
+
+// NS_GET_NSTYPE = _IO(0xb7, 0x3), from <linux/nsfs.h>.
+nix::ioctl_none_bad!(ns_get_nstype, nix::request_code_none!(0xb7, 0x3));
+
+/// An open namespace file whose kind has been checked.
+#[derive(Debug)]
+pub(crate) struct NsFile {
+    pub(crate) fd: OwnedFd,
+    pub(crate) id: NsId,
+    pub(crate) kind: NsKind,
+}
+
+impl NsFile {
+    /// Opens `path` and checks that it is a namespace of kind `expected`.
+    pub(crate) fn open(path: &Path, expected: NsKind) -> Result<NsFile> {
+        let file = File::options()
+            .read(true)
+            // A FIFO or a tty given by mistake must not block or become our terminal.
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+            .open(path)
+            .map_err(|source| match source.kind() {
+                io::ErrorKind::NotFound => Error::NotFound {
+                    path: path.to_owned(),
+                },
+                _ => Error::syscall("open", path.display(), source),
+            })?;
+        let fd = OwnedFd::from(file);
+        let kind = nstype(fd.as_fd()).map_err(|source| match source.raw_os_error() {
+            Some(libc::ENOTTY) | Some(libc::EINVAL) => Error::NotANamespace {
+                path: path.to_owned(),
+            },
+            _ => Error::syscall("ioctl(NS_GET_NSTYPE)", path.display(), source),
+        })?;
+        if kind != expected {
+            return Err(Error::WrongKind {
+                path: path.to_owned(),
+                expected,
+                found: kind,
+            });
+        }
+        let id = identity(fd.as_fd()).map_err(|e| Error::syscall("fstat", path.display(), e))?;
+        Ok(NsFile { fd, id, kind })
+    }
+}
+
+/// The kind of the namespace behind `fd`.
+fn nstype(fd: BorrowedFd<'_>) -> io::Result<NsKind> {
+    // SAFETY: NS_GET_NSTYPE takes no argument and only reads the fd, which is open
+    // for the duration of the call because we hold a borrow of it.
+    let nstype = unsafe { ns_get_nstype(fd.as_raw_fd()) }.map_err(io::Error::from)?;
+    NsKind::from_nstype(nstype).ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// Device and inode of the file behind `fd`.
+fn identity(fd: BorrowedFd<'_>) -> io::Result<NsId> {
+    let stat = nix::sys::stat::fstat(fd).map_err(io::Error::from)?;
+    Ok(NsId {
+        dev: stat.st_dev,
+        ino: stat.st_ino,
+    })
+}
+
+/// Moves the *calling thread* into the namespace behind `fd`.
+///
+/// Only namespace threads call this, once, at birth.
+pub(crate) fn enter(fd: BorrowedFd<'_>, kind: NsKind) -> io::Result<()> {
+    nix::sched::setns(fd, kind.clone_flag()).map_err(io::Error::from)
+}
+
+/// Identity of the calling thread's namespace of `kind`.
+pub(crate) fn current_thread_ns(kind: NsKind) -> Result<NsFile> {
+    NsFile::open(&thread_self_ns_path(kind), kind)
+}

@@ -1,0 +1,1 @@
+//! Integration tests and examples live in `tests/` and `examples/`.
