@@ -123,6 +123,62 @@ impl Error {
         }
     }
 
+    /// The same error again, for each of several callers that one failure affects.
+    /// (`io::Error` is not `Clone`: OS errors are rebuilt from their errno, others
+    /// from their kind and message.)
+    pub(crate) fn replicate(&self) -> Error {
+        fn io(err: &io::Error) -> io::Error {
+            match err.raw_os_error() {
+                Some(errno) => io::Error::from_raw_os_error(errno),
+                None => io::Error::new(err.kind(), err.to_string()),
+            }
+        }
+        match self {
+            Error::NotFound { path } => Error::NotFound { path: path.clone() },
+            Error::NotANamespace { path } => Error::NotANamespace { path: path.clone() },
+            Error::WrongKind {
+                path,
+                expected,
+                found,
+            } => Error::WrongKind {
+                path: path.clone(),
+                expected: *expected,
+                found: *found,
+            },
+            Error::InvalidName { name, reason } => Error::InvalidName {
+                name: name.clone(),
+                reason,
+            },
+            Error::AlreadyExists { name, path } => Error::AlreadyExists {
+                name: name.clone(),
+                path: path.clone(),
+            },
+            Error::PermissionDenied {
+                call,
+                target,
+                source,
+            } => Error::PermissionDenied {
+                call,
+                target: target.clone(),
+                source: io(source),
+            },
+            Error::Syscall {
+                call,
+                target,
+                source,
+            } => Error::Syscall {
+                call,
+                target: target.clone(),
+                source: io(source),
+            },
+            Error::ThreadSpawn { target, source } => Error::ThreadSpawn {
+                target: target.clone(),
+                source: io(source),
+            },
+            Error::NotThreadJoinable { kind, why } => Error::NotThreadJoinable { kind: *kind, why },
+        }
+    }
+
     /// The [`io::ErrorKind`] this error converts to.
     pub fn io_kind(&self) -> io::ErrorKind {
         match self {

@@ -120,7 +120,13 @@ mod tests {
             .collect();
         assert_eq!(
             joinable,
-            [NsKind::Net, NsKind::Uts, NsKind::Ipc, NsKind::Mnt, NsKind::Cgroup]
+            [
+                NsKind::Net,
+                NsKind::Uts,
+                NsKind::Ipc,
+                NsKind::Mnt,
+                NsKind::Cgroup
+            ]
         );
     }
 }

@@ -52,7 +52,10 @@ mod tests {
     fn refuses_names_that_are_not_plain_file_names() {
         for name in ["", ".", "..", "a/b", "/", "../x", "a\0b", &"n".repeat(256)] {
             let err = netns_path(name).unwrap_err();
-            assert!(matches!(err, Error::InvalidName { .. }), "{name:?}: {err:?}");
+            assert!(
+                matches!(err, Error::InvalidName { .. }),
+                "{name:?}: {err:?}"
+            );
         }
     }
 }

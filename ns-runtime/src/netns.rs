@@ -7,7 +7,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::kind::NsKind;
 use crate::name::{netns_path, NETNS_RUN_DIR};
 use crate::namespace::{Namespace, Origin};
-use crate::runtime::{Pool, Runtime};
+use crate::runtime::{Pool, PoolRef, Runtime};
 use crate::sys::{self, NsFile};
 
 /// A handle to a Linux network namespace.
@@ -48,17 +48,19 @@ pub struct NetNs {
 
 struct Handle {
     ns: Arc<Namespace>,
-    // The global runtime's pool for this namespace, looked up once per handle so that
-    // `run` takes no registry lock.
-    global_pool: OnceLock<Arc<Pool>>,
+    // The global runtime's pool for this namespace (without threads until the first
+    // call), looked up when the handle is made so that `run` takes no registry lock.
+    global_pool: PoolRef,
 }
 
 impl NetNs {
     fn from_namespace(ns: Namespace) -> NetNs {
+        let ns = Arc::new(ns);
+        let pool = Runtime::global().inner().pool_for(&ns);
         NetNs {
             handle: Arc::new(Handle {
-                ns: Arc::new(ns),
-                global_pool: OnceLock::new(),
+                ns,
+                global_pool: PoolRef::new(pool),
             }),
         }
     }
@@ -139,7 +141,7 @@ impl NetNs {
             .read(true)
             .write(true)
             .create_new(true)
-            .mode(0)
+            .mode(0o000)
             .open(&path)
             .map_err(|source| match source.kind() {
                 io::ErrorKind::AlreadyExists => Error::AlreadyExists {
@@ -248,7 +250,7 @@ impl NetNs {
         &self.handle.ns
     }
 
-    pub(crate) fn global_pool(&self) -> &OnceLock<Arc<Pool>> {
+    pub(crate) fn global_pool(&self) -> &Pool {
         &self.handle.global_pool
     }
 }

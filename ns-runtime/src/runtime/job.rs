@@ -5,20 +5,23 @@
 //! That is what lets `run` take closures that borrow from the caller (no `'static`)
 //! and costs no heap allocation per call.
 
+use std::any::Any;
 use std::cell::UnsafeCell;
 use std::panic::{self, AssertUnwindSafe};
-use std::thread;
 
 use super::latch::Latch;
+use crate::error::Error;
 
 /// A type-erased pointer to a [`StackJob`], as queued for a namespace thread.
 pub(crate) struct JobRef {
     data: *const (),
     execute: unsafe fn(*const ()),
+    cancel: unsafe fn(*const (), Error),
 }
 
 // SAFETY: a JobRef is only created from a StackJob whose closure and result are
-// `Send`, and it is executed exactly once, by one thread, while the owner waits.
+// `Send`, and it is completed (executed or cancelled) exactly once, by one thread,
+// while the owner waits.
 unsafe impl Send for JobRef {}
 
 impl JobRef {
@@ -31,12 +34,34 @@ impl JobRef {
         // SAFETY: forwarded from this function's contract.
         unsafe { (self.execute)(self.data) }
     }
+
+    /// Completes the job with `err` instead of running it, and sets its latch.
+    ///
+    /// # Safety
+    /// As for [`JobRef::execute`].
+    pub(crate) unsafe fn cancel(self, err: Error) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { (self.cancel)(self.data, err) }
+    }
+
+    /// The job's address: two JobRefs with the same id are the same job.
+    pub(crate) fn id(&self) -> *const () {
+        self.data
+    }
+}
+
+/// How a job ended.
+enum JobResult<R> {
+    Done(R),
+    Panicked(Box<dyn Any + Send>),
+    /// It never ran: no namespace thread could be had for it.
+    Failed(Error),
 }
 
 /// A closure, its result slot and the latch its owner waits on.
 pub(crate) struct StackJob<F, R> {
     func: UnsafeCell<Option<F>>,
-    result: UnsafeCell<Option<thread::Result<R>>>,
+    result: UnsafeCell<Option<JobResult<R>>>,
     pub(crate) latch: Latch,
 }
 
@@ -63,6 +88,7 @@ where
         JobRef {
             data: (self as *const Self).cast(),
             execute: Self::execute,
+            cancel: Self::cancel,
         }
     }
 
@@ -74,20 +100,41 @@ where
         // the latch is set; the owner reads `result` only after that.
         let func = unsafe { (*this.func.get()).take() };
         let result = match func {
-            Some(func) => panic::catch_unwind(AssertUnwindSafe(func)),
+            Some(func) => match panic::catch_unwind(AssertUnwindSafe(func)) {
+                Ok(value) => JobResult::Done(value),
+                Err(payload) => JobResult::Panicked(payload),
+            },
             None => unreachable_job(),
         };
         // SAFETY: as above.
+        unsafe { Self::complete(this, result) };
+    }
+
+    unsafe fn cancel(data: *const (), err: Error) {
+        // SAFETY: as in `execute`: the job is alive, and this is its one completion.
+        unsafe { Self::complete(&*data.cast::<Self>(), JobResult::Failed(err)) };
+    }
+
+    /// Stores the result and sets the latch.
+    ///
+    /// # Safety
+    /// Called once per job, by the thread that took it; `this` may be freed as soon
+    /// as the latch is set.
+    unsafe fn complete(this: &Self, result: JobResult<R>) {
+        // SAFETY: only the completing thread writes `result`; the owner reads it only
+        // after the latch is set.
         unsafe { *this.result.get() = Some(result) };
         // SAFETY: `this.latch` is alive here; `set` touches nothing after releasing it.
         unsafe { Latch::set(&this.latch) };
     }
 
-    /// The value returned by the closure; its panic is resumed here, in the caller.
-    pub(crate) fn into_result(self) -> R {
+    /// What the closure returned, or why it could not run; its panic is resumed
+    /// here, in the caller.
+    pub(crate) fn into_result(self) -> Result<R, Error> {
         match self.result.into_inner() {
-            Some(Ok(value)) => value,
-            Some(Err(payload)) => panic::resume_unwind(payload),
+            Some(JobResult::Done(value)) => Ok(value),
+            Some(JobResult::Panicked(payload)) => panic::resume_unwind(payload),
+            Some(JobResult::Failed(err)) => Err(err),
             None => unreachable_job(),
         }
     }

@@ -3,6 +3,7 @@
 mod job;
 mod latch;
 mod pool;
+mod pool_ref;
 mod worker;
 
 use std::collections::HashMap;
@@ -11,8 +12,10 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
 pub(crate) use pool::Pool;
+pub(crate) use pool_ref::PoolRef;
 
 use crate::error::Result;
+use crate::namespace::Namespace;
 use crate::netns::NetNs;
 use crate::sys::NsId;
 
@@ -86,6 +89,10 @@ impl Runtime {
         GLOBAL.get_or_init(|| Runtime::with_config(Config::default(), true))
     }
 
+    pub(crate) fn inner(&self) -> &Arc<RuntimeInner> {
+        &self.inner
+    }
+
     fn with_config(config: Config, global: bool) -> Runtime {
         Runtime {
             inner: Arc::new(RuntimeInner {
@@ -108,14 +115,9 @@ impl Runtime {
             return Ok(f());
         }
         if self.inner.global {
-            let cache = ns.global_pool();
-            let pool = match cache.get() {
-                Some(pool) => pool,
-                None => cache.get_or_init(|| self.inner.pool_for(ns)),
-            };
-            pool.run(f)
+            ns.global_pool().run(f)
         } else {
-            self.inner.pool_for(ns).run(f)
+            self.inner.pool_for(ns.namespace()).run(f)
         }
     }
 
@@ -132,14 +134,14 @@ impl Runtime {
 }
 
 impl RuntimeInner {
-    /// The pool of `ns`, made if there is none.
-    fn pool_for(self: &Arc<Self>, ns: &NetNs) -> Arc<Pool> {
-        let id = ns.namespace().id();
+    /// The pool of `ns`, made (without threads) if there is none.
+    pub(crate) fn pool_for(self: &Arc<Self>, ns: &Arc<Namespace>) -> Arc<Pool> {
+        let id = ns.id();
         let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(pool) = pools.get(&id).and_then(Weak::upgrade) {
             return pool;
         }
-        let pool = Arc::new(Pool::new(Arc::clone(ns.namespace()), Arc::clone(self)));
+        let pool = Pool::new(Arc::clone(ns), Arc::clone(self));
         pools.insert(id, Arc::downgrade(&pool));
         pool
     }
@@ -171,7 +173,9 @@ pub struct Builder {
 
 /// [`Builder::build_global`] was called after the global runtime already existed.
 #[derive(Debug, thiserror::Error)]
-#[error("the global ns-runtime is already initialized; configure it before the first namespace call")]
+#[error(
+    "the global ns-runtime is already initialized; configure it before the first namespace call"
+)]
 pub struct GlobalAlreadySet;
 
 impl Builder {

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread;
 
 use super::job::{JobRef, StackJob};
@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 use crate::namespace::Namespace;
 
 pub(crate) struct Pool {
+    /// This pool, for the workers it starts (each holds it alive).
+    me: Weak<Pool>,
     pub(crate) ns: Arc<Namespace>,
     pub(crate) runtime: Arc<RuntimeInner>,
     state: Mutex<State>,
@@ -37,14 +39,15 @@ struct State {
 }
 
 impl Pool {
-    pub(crate) fn new(ns: Arc<Namespace>, runtime: Arc<RuntimeInner>) -> Pool {
-        Pool {
+    pub(crate) fn new(ns: Arc<Namespace>, runtime: Arc<RuntimeInner>) -> Arc<Pool> {
+        Arc::new_cyclic(|me| Pool {
+            me: me.clone(),
             ns,
             runtime,
             state: Mutex::new(State::default()),
             wakeup: Condvar::new(),
             queued: AtomicUsize::new(0),
-        }
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -54,77 +57,105 @@ impl Pool {
     }
 
     /// Runs `f` on a thread of this pool and waits for it.
-    pub(crate) fn run<F, R>(self: &Arc<Self>, f: F) -> Result<R>
+    pub(crate) fn run<F, R>(&self, f: F) -> Result<R>
     where
         F: FnOnce() -> R + Send,
         R: Send,
     {
         let job = StackJob::new(f);
         // SAFETY: `job` stays in this frame, unmoved, until `wait` returns, and `wait`
-        // returns only after the worker has set the latch, its last access to the job.
-        // Nothing between `submit` and `wait` can unwind. If `submit` fails, the
-        // JobRef was never queued and no thread will run it.
+        // returns only after the job has been completed (run or cancelled), whose
+        // last access to the job is setting the latch. Nothing between `submit` and
+        // `wait` can unwind: `submit` completes the job itself on every failure.
         let job_ref = unsafe { job.as_job_ref() };
-        self.submit(job_ref)?;
+        self.submit(job_ref);
         job.latch.wait(self.runtime.config.spin);
-        Ok(job.into_result())
+        job.into_result()
     }
 
-    /// Queues `job`, first starting a worker if every worker is busy and the limit
-    /// allows one. Fails only if the pool has no worker and none could be started.
-    fn submit(self: &Arc<Self>, job: JobRef) -> Result<()> {
+    /// Queues `job`, then starts a worker if there are more queued jobs than idle or
+    /// starting workers and the limit allows one. If no worker can be had, the job
+    /// is completed with the error instead.
+    fn submit(&self, job: JobRef) {
         // A call from a namespace thread may be part of a cycle (A -> B -> A) whose
         // threads are all blocked: it may exceed the limit so that it cannot deadlock.
         let nested = worker::is_worker();
         let mut state = self.lock();
-        let all_busy = state.queue.len() >= state.idle + state.starting;
-        if all_busy && (state.threads < self.runtime.config.max_threads || nested) {
-            state.threads += 1;
-            state.starting += 1;
-            drop(state);
-            let started = self.start_worker();
-            state = self.lock();
-            if let Err(err) = started {
-                state.threads -= 1;
-                state.starting -= 1;
-                if state.threads == 0 || nested {
-                    return Err(err);
-                }
-                // Otherwise the busy workers will take the job when they are done.
-            }
-        }
+        let job_id = job.id();
         state.queue.push_back(job);
         self.queued.store(state.queue.len(), Ordering::Relaxed);
         let awake_idle = state.idle - state.sleeping;
         if state.sleeping > 0 && state.queue.len() > awake_idle {
             self.wakeup.notify_one();
         }
-        Ok(())
+        let short = state.queue.len() > state.idle + state.starting;
+        if !short || (state.threads >= self.runtime.config.max_threads && !nested) {
+            return;
+        }
+        state.threads += 1;
+        state.starting += 1;
+        drop(state);
+        let Err(err) = self.start_worker() else {
+            return;
+        };
+        let mut state = self.lock();
+        state.threads -= 1;
+        state.starting -= 1;
+        if state.threads == 0 {
+            // Nobody will ever take the queued jobs, ours or other callers'.
+            let queue = std::mem::take(&mut state.queue);
+            self.queued.store(0, Ordering::Relaxed);
+            drop(state);
+            for queued in queue {
+                // SAFETY: a queued job is alive and not yet completed; removed from
+                // the queue, it is completed here and nowhere else.
+                unsafe { queued.cancel(err.replicate()) };
+            }
+        } else if nested {
+            // The busy threads may be the ones waiting for us: don't wait for them.
+            if let Some(at) = state.queue.iter().position(|queued| queued.id() == job_id) {
+                let ours = state.queue.remove(at);
+                self.queued.store(state.queue.len(), Ordering::Relaxed);
+                drop(state);
+                if let Some(ours) = ours {
+                    // SAFETY: as above.
+                    unsafe { ours.cancel(err) };
+                }
+            }
+        }
+        // Otherwise the busy workers take the job when they are done.
     }
 
     /// Starts one worker and waits until it is inside the namespace or has failed to
     /// enter it. The caller has already counted it in `threads` and `starting`.
-    fn start_worker(self: &Arc<Self>) -> Result<()> {
+    fn start_worker(&self) -> Result<()> {
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
-        let pool = Arc::clone(self);
+        let Some(pool) = self.me.upgrade() else {
+            unreachable!("a pool is only used through an Arc that keeps it alive");
+        };
         let config = &self.runtime.config;
         let mut builder = thread::Builder::new().name(format!("ns-{}", self.ns.id().ino));
         if let Some(size) = config.stack_size {
             builder = builder.stack_size(size);
         }
-        builder
+        let worker = builder
             .spawn(move || worker::main(pool, ready_tx))
             .map_err(|source| Error::ThreadSpawn {
                 target: self.ns.to_string(),
                 source,
             })?;
         // The worker always sends once before it can exit.
-        ready_rx.recv().unwrap_or_else(|_| {
+        let ready = ready_rx.recv().unwrap_or_else(|_| {
             Err(Error::ThreadSpawn {
                 target: self.ns.to_string(),
                 source: std::io::Error::other("namespace thread exited before it started"),
             })
-        })
+        });
+        if ready.is_err() {
+            // A thread that could not enter leaves nothing behind: wait until it is gone.
+            let _ = worker.join();
+        }
+        ready
     }
 
     /// Bookkeeping of a worker that has entered the namespace.

@@ -1,0 +1,92 @@
+//! Without `CAP_SYS_ADMIN`, entering and creating namespaces are typed permission
+//! errors with a hint, and no thread is left behind. The test re-runs itself in a
+//! child process whose capabilities `setpriv` has dropped.
+
+#[macro_use]
+mod common;
+
+use std::io;
+use std::process::Command;
+
+use common::{has_cap_sys_admin, thread_net_inode, TestNs};
+use ns_runtime::{Error, NetNs};
+
+const CHILD_ENV: &str = "NSRT_NO_CAPS_CHILD_NETNS";
+
+/// What the child, without capabilities, checks.
+fn without_capabilities(name: &str) {
+    assert!(!has_cap_sys_admin(), "setpriv did not drop CAP_SYS_ADMIN");
+    let host = thread_net_inode();
+    let ns = NetNs::named(name).expect("opening needs no capability");
+
+    let err = ns.run(|| ()).unwrap_err();
+    assert!(
+        matches!(err, Error::PermissionDenied { call: "setns", .. }),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(message.contains("CAP_SYS_ADMIN"), "no hint in: {message}");
+    assert!(
+        message.contains(&ns.inode().to_string()),
+        "no inode in: {message}"
+    );
+    assert_eq!(io::Error::from(err).kind(), io::ErrorKind::PermissionDenied);
+
+    // The refused thread is gone, and the next call is refused the same way.
+    let thread_left = || common::tasks().iter().any(|t| t.name.starts_with("ns-4"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while thread_left() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a refused thread stayed alive"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(matches!(ns.run(|| ()), Err(Error::PermissionDenied { .. })));
+
+    let err = NetNs::create().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::PermissionDenied {
+                call: "unshare",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(thread_net_inode(), host);
+}
+
+#[test]
+fn entering_without_cap_sys_admin_is_a_typed_permission_error() {
+    if let Ok(name) = std::env::var(CHILD_ENV) {
+        without_capabilities(&name);
+        return;
+    }
+    require_root!();
+    let t = TestNs::new("nocaps");
+    let out = Command::new("setpriv")
+        .args([
+            "--bounding-set=-all",
+            "--inh-caps=-all",
+            "--ambient-caps=-all",
+        ])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "entering_without_cap_sys_admin_is_a_typed_permission_error",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(CHILD_ENV, &t.name)
+        .output()
+        .expect("run setpriv (util-linux)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran no test:\n{stdout}"
+    );
+}

@@ -1,0 +1,250 @@
+//! `NetNs::run` and `Runtime::run` against real namespaces: where the body runs,
+//! what comes back, and that no thread but the namespace threads ever moves.
+
+#[macro_use]
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{mpsc, Arc, Barrier};
+use std::thread;
+use std::time::Duration;
+
+use common::{
+    assert_threads_where_they_belong, host_net_inode, thread_net_inode, threads_in, TestNs,
+};
+use ns_runtime::{NetNs, Runtime};
+
+#[test]
+fn the_body_runs_inside_and_no_other_thread_moves() {
+    require_root!();
+    let host = thread_net_inode();
+    let ns = NetNs::create().unwrap();
+    let (inside, scanned_while_inside) = ns
+        .run(|| {
+            // Scan while the body is running: the caller is blocked, still at home.
+            assert_threads_where_they_belong();
+            (thread_net_inode(), true)
+        })
+        .unwrap();
+    assert_eq!(inside, ns.inode());
+    assert_ne!(inside, host);
+    assert!(scanned_while_inside);
+    assert_eq!(
+        thread_net_inode(),
+        host,
+        "the calling thread changed namespace"
+    );
+    assert_eq!(host_net_inode(), host);
+    assert_threads_where_they_belong();
+}
+
+#[test]
+fn the_body_may_borrow_from_the_caller() {
+    require_root!();
+    let ns = NetNs::create().unwrap();
+    let words = [String::from("alpha"), String::from("beta")];
+    let mut counter = 0;
+    let total: usize = ns
+        .run(|| {
+            counter += 1; // a mutable borrow of the caller's local
+            words.iter().map(String::len).sum()
+        })
+        .unwrap();
+    assert_eq!(total, 9);
+    assert_eq!(counter, 1);
+}
+
+#[test]
+fn a_panic_reaches_the_caller_with_its_payload_and_the_namespace_keeps_serving() {
+    require_root!();
+    let ns = NetNs::create().unwrap();
+    let n = 42;
+    let caught = std::panic::catch_unwind(|| ns.run(|| -> u32 { panic!("boom {n}") }));
+    let payload = caught.expect_err("the panic did not reach the caller");
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some("boom 42")
+    );
+
+    let caught = std::panic::catch_unwind(|| ns.run(|| -> u32 { panic!("static") }));
+    assert_eq!(caught.unwrap_err().downcast_ref::<&str>(), Some(&"static"));
+
+    let typed = std::panic::catch_unwind(|| ns.run(|| std::panic::panic_any(7_u8)));
+    assert_eq!(typed.unwrap_err().downcast_ref::<u8>(), Some(&7));
+
+    assert_eq!(ns.run(thread_net_inode).unwrap(), ns.inode());
+    assert_threads_where_they_belong();
+}
+
+#[test]
+fn many_callers_over_many_namespaces_get_correct_results() {
+    require_root!();
+    const CALLERS: usize = 8;
+    const CALLS: usize = 3000;
+    let namespaces: Vec<NetNs> = (0..4).map(|_| NetNs::create().unwrap()).collect();
+    thread::scope(|scope| {
+        for caller in 0..CALLERS {
+            let namespaces = &namespaces;
+            scope.spawn(move || {
+                let home = thread_net_inode();
+                for call in 0..CALLS {
+                    let ns = &namespaces[(caller + call) % namespaces.len()];
+                    let input = caller * CALLS + call;
+                    let (inode, doubled) = ns.run(|| (thread_net_inode(), input * 2)).unwrap();
+                    assert_eq!(inode, ns.inode());
+                    assert_eq!(doubled, input * 2);
+                }
+                assert_eq!(thread_net_inode(), home);
+            });
+        }
+    });
+    assert_threads_where_they_belong();
+}
+
+#[test]
+fn a_call_on_a_thread_of_the_same_namespace_runs_inline() {
+    require_root!();
+    let ns = NetNs::create().unwrap();
+    let (outer, inner) = ns
+        .run(|| {
+            let outer = thread::current().id();
+            let inner = ns.run(|| thread::current().id()).unwrap();
+            (outer, inner)
+        })
+        .unwrap();
+    assert_eq!(outer, inner);
+}
+
+#[test]
+fn a_to_b_to_a_does_not_deadlock_even_with_one_thread_per_namespace() {
+    require_root!();
+    let rt = Runtime::builder().max_threads_per_ns(1).build();
+    let a = NetNs::create().unwrap();
+    let b = NetNs::create().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let (a2, b2, rt2) = (a.clone(), b.clone(), rt.clone());
+    thread::spawn(move || {
+        let path = rt2.run(&a2, || {
+            let in_a = thread_net_inode();
+            rt2.run(&b2, || {
+                let in_b = thread_net_inode();
+                let back_in_a = rt2.run(&a2, thread_net_inode).unwrap();
+                (in_a, in_b, back_in_a)
+            })
+            .unwrap()
+        });
+        let _ = tx.send(path.unwrap());
+    });
+    let (in_a, in_b, back_in_a) = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("A -> B -> A deadlocked");
+    assert_eq!((in_a, in_b, back_in_a), (a.inode(), b.inode(), a.inode()));
+}
+
+#[test]
+fn a_slow_body_does_not_block_a_second_caller() {
+    require_root!();
+    let ns = NetNs::create().unwrap();
+    // The first body waits until the second body has run: if the second caller were
+    // queued behind the first, neither would finish.
+    let gate = Arc::new(Barrier::new(2));
+    let (tx, rx) = mpsc::channel();
+    for _ in 0..2 {
+        let (ns, gate, tx) = (ns.clone(), gate.clone(), tx.clone());
+        thread::spawn(move || {
+            let inode = ns.run(|| {
+                gate.wait();
+                thread_net_inode()
+            });
+            let _ = tx.send(inode.unwrap());
+        });
+    }
+    for _ in 0..2 {
+        let inode = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the second caller waited for the slow body");
+        assert_eq!(inode, ns.inode());
+    }
+}
+
+#[test]
+fn the_pool_never_exceeds_its_limit_for_outside_callers() {
+    require_root!();
+    let rt = Runtime::builder().max_threads_per_ns(2).build();
+    let ns = NetNs::create().unwrap();
+    let peak = std::sync::atomic::AtomicUsize::new(0);
+    thread::scope(|scope| {
+        for _ in 0..6 {
+            scope.spawn(|| {
+                for _ in 0..20 {
+                    rt.run(&ns, || {
+                        peak.fetch_max(
+                            threads_in(ns.inode()),
+                            std::sync::atomic::Ordering::Relaxed,
+                        );
+                        thread::sleep(Duration::from_millis(1));
+                    })
+                    .unwrap();
+                }
+            });
+        }
+    });
+    let peak = peak.into_inner();
+    assert!(
+        (1..=2).contains(&peak),
+        "{peak} threads sat in the namespace"
+    );
+}
+
+#[test]
+fn a_listener_bound_inside_keeps_its_namespace_on_the_host_thread() {
+    require_root!();
+    let ns = NetNs::create().unwrap();
+    ns.set_loopback_up().unwrap();
+    let listener = ns
+        .run(|| TcpListener::bind("127.0.0.1:0"))
+        .unwrap()
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+
+    // From the host, the address is not there: the listener lives inside.
+    let refused = TcpStream::connect(addr).unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+
+    let client = ns.run(|| TcpStream::connect(addr)).unwrap().unwrap();
+    let (mut served, _) = listener.accept().unwrap(); // accepted on the host thread
+    served.write_all(b"hello").unwrap();
+    let mut got = [0; 5];
+    (&client).read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"hello");
+}
+
+#[test]
+fn idle_threads_exit_after_the_keep_alive() {
+    require_root!();
+    let rt = Runtime::builder()
+        .keep_alive(Duration::from_millis(100))
+        .build();
+    let ns = NetNs::create().unwrap();
+    rt.run(&ns, || ()).unwrap();
+    assert_eq!(threads_in(ns.inode()), 1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while threads_in(ns.inode()) > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle thread never exited"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    // A later call starts a new thread.
+    assert_eq!(rt.run(&ns, thread_net_inode).unwrap(), ns.inode());
+}
+
+#[test]
+fn namespaces_named_by_tests_are_usable_through_run() {
+    require_root!();
+    let t = TestNs::new("run");
+    let by_name = NetNs::named(&t.name).unwrap();
+    assert_eq!(by_name.run(thread_net_inode).unwrap(), t.ns.inode());
+}
