@@ -49,3 +49,92 @@ pub use kind::NsKind;
 pub use name::NETNS_RUN_DIR;
 pub use netns::NetNs;
 pub use runtime::{Builder, GlobalAlreadySet, Runtime};
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+/// Runs the body of a function on a namespace thread of a network namespace.
+///
+/// `#[in_netns(EXPR)]` takes an expression that gives a `&NetNs` or `NetNs`, and
+/// evaluates it on the caller's thread. The signature stays as written; the body
+/// moves into a closure that [`NetNs::run`] runs on a namespace thread while the
+/// caller blocks. Its result, or its panic, comes back to the caller.
+///
+/// ```no_run
+/// use ns_runtime::{in_netns, NetNs};
+///
+/// #[in_netns(ns)]
+/// fn bind_inside(ns: &NetNs, port: u16) -> std::io::Result<std::net::TcpListener> {
+///     std::net::TcpListener::bind(("127.0.0.1", port)) // runs inside `ns`
+/// }
+///
+/// struct Service {
+///     netns: NetNs,
+/// }
+///
+/// impl Service {
+///     #[in_netns(&self.netns)]
+///     fn interfaces(&self) -> std::io::Result<String> {
+///         std::fs::read_to_string("/proc/thread-self/net/dev")
+///     }
+/// }
+/// # fn main() -> std::io::Result<()> {
+/// let ns = NetNs::create()?;
+/// let listener = bind_inside(&ns, 0)?;
+/// let svc = Service { netns: ns };
+/// assert!(svc.interfaces()?.contains("lo:"));
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # What it requires
+/// - A return type `Result<T, E>` with `E: From<ns_runtime::Error>` (entering the
+///   namespace can fail): `std::io::Result<T>` and `anyhow::Result<T>` qualify.
+/// - Every argument, the receiver and the return value must be `Send`, because the
+///   body runs on another thread (for a reference, the referent must be `Sync`).
+///
+/// # What it rejects at compile time
+/// Each at its token, all at once, with a message that says why and what to do:
+/// - calls that hand work to other threads, which are not in the namespace or
+///   outlive the call: `std::thread::spawn`, `thread::Builder::..spawn(f)`,
+///   `thread::scope`, `tokio::spawn`, `spawn_blocking`, `block_in_place`,
+///   `spawn_local`, `rayon::join`/`scope`/`spawn`/`broadcast`, `.par_iter()` and
+///   the other `par_*` methods, `.spawn(f)` on any receiver, async-std and smol
+///   spawns; in closures, async blocks and macro arguments too;
+/// - calls that move the thread out of its namespace: `setns`, `unshare` (any
+///   path), `SYS_setns`, `SYS_unshare`;
+/// - `async fn`, `const fn`, `extern` and variadic functions.
+///
+/// `std::process::Command::spawn()` is allowed: a child process starts in the
+/// namespaces of the thread that spawns it. A deliberate spawn can be marked with
+/// [`allow_spawn!`]. `crate = "path"` names this crate for crates that re-export it.
+///
+/// # What it cannot see
+/// The checks read syntax, not types: a spawn inside a function that the body
+/// calls, a spawn through an alias (`use std::thread::spawn as go;`) or a function
+/// pointer, and the type of a method's receiver are invisible to them.
+/// [`NetNs::run`]'s guarantee (no thread but the namespace threads ever changes
+/// namespace) holds regardless; the checks catch the work that would silently run
+/// elsewhere.
+pub use ns_macros::in_netns;
+
+/// Marks a deliberate spawn inside an [`in_netns`] function body, which the
+/// attribute would otherwise reject. Expands to its input unchanged.
+///
+/// ```no_run
+/// use ns_runtime::{allow_spawn, in_netns, NetNs};
+///
+/// #[in_netns(ns)]
+/// fn start_helper(ns: &NetNs) -> std::io::Result<std::thread::JoinHandle<()>> {
+///     // This thread inherits the namespace and outlives the call, on purpose.
+///     Ok(allow_spawn!(std::thread::spawn(|| { /* serve */ })))
+/// }
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! allow_spawn {
+    ($($tokens:tt)*) => {
+        $($tokens)*
+    };
+}

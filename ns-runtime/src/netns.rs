@@ -324,6 +324,12 @@ impl Hash for NetNs {
     }
 }
 
+impl AsRef<NetNs> for NetNs {
+    fn as_ref(&self) -> &NetNs {
+        self
+    }
+}
+
 impl AsFd for NetNs {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.handle.ns.file.fd.as_fd()

@@ -1,0 +1,24 @@
+//! What `#[in_netns]` rejects, each check in its own module. All problems are
+//! collected and reported at once.
+
+mod leave;
+mod signature;
+mod spawn;
+
+use syn::ItemFn;
+
+use crate::args::Errors;
+use crate::calls;
+
+/// Checks the function's form and its body.
+pub(crate) fn function(func: &ItemFn, errors: &mut Errors) {
+    signature::check(&func.sig, errors);
+    let judge = |call: &calls::Call| spawn::judge(call).or_else(|| leave::judge(call));
+    for err in calls::find(&func.block, &judge) {
+        errors.push(err);
+    }
+}
+
+/// The advice every escape message ends with.
+pub(crate) const OPT_OUT_HELP: &str =
+    "wrap the call in `ns_runtime::allow_spawn!(..)` if this is deliberate";

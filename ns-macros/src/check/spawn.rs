@@ -1,0 +1,117 @@
+//! Calls that hand work to other threads, which are not (or not only) in this
+//! namespace.
+
+use crate::calls::{Call, CallKind};
+
+use super::OPT_OUT_HELP;
+
+/// Where the work goes.
+enum Escape {
+    /// A new OS thread: it inherits the namespace but nobody manages it.
+    NewThread,
+    /// A thread pool (tokio, rayon, async-std, smol): its threads are elsewhere.
+    Pool,
+    /// Some other thread; the macro cannot see the receiver's type.
+    Unknown,
+}
+
+/// Free functions that always hand work to other threads.
+const SPAWN_FNS: &[&str] = &[
+    "spawn",
+    "spawn_blocking",
+    "spawn_local",
+    "spawn_fifo",
+    "spawn_broadcast",
+    "spawn_scoped",
+    "spawn_unchecked",
+    "block_in_place",
+    "join_context",
+    "scope_fifo",
+    "in_place_scope",
+    "in_place_scope_fifo",
+];
+
+/// Names that are also common for ordinary functions: rejected when the path names
+/// a threading crate or every argument is a closure (`rayon::join(|| a, || b)`).
+const AMBIGUOUS_FNS: &[&str] = &["join", "scope", "broadcast", "install"];
+
+/// Crates and modules whose spawns we know.
+const THREAD_PATHS: &[&str] = &["thread", "crossbeam", "crossbeam_utils"];
+const POOL_PATHS: &[&str] = &["tokio", "task", "rayon", "async_std", "smol", "futures"];
+
+fn mentions(path: &[String], names: &[&str]) -> bool {
+    path.iter().any(|segment| names.contains(&segment.as_str()))
+}
+
+fn free(path: &[String], closure_args: bool) -> Option<Escape> {
+    let last = path.last()?.as_str();
+    // `std::process::Command::spawn(&mut cmd)`: a child process starts in the
+    // namespaces of the thread that spawns it, which is what the user wants.
+    if mentions(path, &["Command"]) {
+        return None;
+    }
+    let spawns = SPAWN_FNS.contains(&last)
+        || (AMBIGUOUS_FNS.contains(&last)
+            && (closure_args || mentions(path, THREAD_PATHS) || mentions(path, POOL_PATHS)));
+    if !spawns {
+        return None;
+    }
+    Some(if mentions(path, THREAD_PATHS) {
+        Escape::NewThread
+    } else if path.len() == 1 {
+        Escape::Unknown
+    } else {
+        Escape::Pool
+    })
+}
+
+fn method(name: &str, args: usize, closure_args: bool, root: &[String]) -> Option<Escape> {
+    let pool_method = name.starts_with("par_") || name.starts_with("into_par_");
+    let spawns = match name {
+        // `.spawn()` without arguments is `Command::spawn`: a child process, allowed.
+        "spawn" => args > 0,
+        _ if name.starts_with("spawn_") => true,
+        _ if pool_method => true,
+        _ => AMBIGUOUS_FNS.contains(&name) && closure_args,
+    };
+    if !spawns {
+        return None;
+    }
+    Some(if mentions(root, THREAD_PATHS) {
+        Escape::NewThread
+    } else if pool_method || mentions(root, POOL_PATHS) || AMBIGUOUS_FNS.contains(&name) {
+        Escape::Pool
+    } else {
+        Escape::Unknown
+    })
+}
+
+/// The error for `call` if it hands work to another thread.
+pub(super) fn judge(call: &Call) -> Option<syn::Error> {
+    let escape = match &call.kind {
+        CallKind::Free { path, closure_args } => free(path, *closure_args)?,
+        CallKind::Method {
+            name,
+            args,
+            closure_args,
+            root,
+        } => method(name, *args, *closure_args, root)?,
+        CallKind::Path { .. } => return None,
+    };
+    let what = call.display();
+    let message = match escape {
+        Escape::NewThread => format!(
+            "`{what}` starts a thread that ns-runtime does not manage: it inherits this namespace, can outlive the call and keeps the namespace alive\n\
+             help: do the work in the body itself (it already runs on a thread of its own), or {OPT_OUT_HELP}"
+        ),
+        Escape::Pool => format!(
+            "`{what}` runs work on a thread pool whose threads are not in this namespace (and a pool thread started from here would stay in it for good)\n\
+             help: do the work in the body itself, or {OPT_OUT_HELP}"
+        ),
+        Escape::Unknown => format!(
+            "`{what}` hands work to another thread, which is not in this namespace (the macro cannot see what `{what}` belongs to)\n\
+             help: do the work in the body itself; a child process (`Command::spawn()`, without arguments) is allowed; or {OPT_OUT_HELP}"
+        ),
+    };
+    Some(syn::Error::new_spanned(&call.tokens, message))
+}

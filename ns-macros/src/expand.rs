@@ -1,0 +1,207 @@
+//! The rewrite: the signature stays as written; the body moves into a closure that
+//! runs on a namespace thread.
+//!
+//! ```text
+//! #[in_netns(ns)]                          fn f(ns: &NetNs, port: u16) -> io::Result<T> {
+//! fn f(ns: &NetNs, port: u16)       =>         __private::assert_send(&ns);     // at `ns`
+//!     -> io::Result<T> { body }                __private::assert_send(&port);   // at `port`
+//!                                              let h = __private::NamespaceExpr::handle(&(ns));
+//!                                              __private::run(h, move || -> io::Result<T> { body })
+//!                                          }
+//! ```
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+use syn::visit_mut::{self, VisitMut};
+use syn::{FnArg, ItemFn, Pat, PatIdent, ReturnType, Signature, Type};
+
+use crate::args::Args;
+
+pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func;
+    let krate = &args.krate;
+    let private = quote!(#krate::__private);
+
+    let send_checks = send_checks(sig, &private);
+
+    let handle = Ident::new("__ns_handle", Span::mixed_site());
+    let namespace = &args.namespace;
+    let evaluate = quote_spanned! {namespace.span()=>
+        let #handle = #private::NamespaceExpr::handle(&(#namespace));
+    };
+
+    // Errors about the return type (not a `Result`, not `Send`) point at it; a
+    // function without one gets them at its name.
+    let (closure_ret, ret_span) = match &sig.output {
+        ReturnType::Type(arrow, ty) => {
+            let ty = erase_impl_trait(ty);
+            (quote!(#arrow #ty), ty.span())
+        }
+        ReturnType::Default => (TokenStream::new(), sig.ident.span()),
+    };
+    let run = quote_spanned! {ret_span=>
+        #private::run(#handle, move || #closure_ret #block)
+    };
+
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            #(#send_checks)*
+            #evaluate
+            #run
+        }
+    }
+}
+
+/// One `assert_send(&x)` per binding of every argument and one for the receiver,
+/// each spanned at the user's token so that the error underlines it. Value-based,
+/// so `impl Trait` and generic arguments are checked too.
+fn send_checks(sig: &Signature, private: &TokenStream) -> Vec<TokenStream> {
+    let mut checks = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => {
+                let self_token = &receiver.self_token;
+                checks.push(quote_spanned! {self_token.span=>
+                    #private::assert_send(&#self_token);
+                });
+            }
+            FnArg::Typed(arg) => {
+                for ident in bindings(&arg.pat) {
+                    checks.push(quote_spanned! {ident.span()=>
+                        #private::assert_send(&#ident);
+                    });
+                }
+            }
+        }
+    }
+    checks
+}
+
+/// The names a pattern binds: `x` in `mut x`, `a` and `b` in `(a, b)`.
+fn bindings(pat: &Pat) -> Vec<Ident> {
+    struct Bindings(Vec<Ident>);
+    impl<'ast> Visit<'ast> for Bindings {
+        fn visit_pat_ident(&mut self, pat: &'ast PatIdent) {
+            self.0.push(pat.ident.clone());
+            visit::visit_pat_ident(self, pat);
+        }
+    }
+    let mut found = Bindings(Vec::new());
+    found.visit_pat(pat);
+    found.0
+}
+
+/// The return type with every `impl Trait` replaced by `_`: a closure cannot name
+/// an `impl Trait` type, but can let it be inferred from the function's.
+fn erase_impl_trait(ty: &Type) -> Type {
+    struct Eraser;
+    impl VisitMut for Eraser {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(impl_trait) = ty {
+                let span = impl_trait.impl_token.span;
+                *ty = Type::Infer(syn::TypeInfer {
+                    underscore_token: syn::Token![_](span),
+                });
+            } else {
+                visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    let mut ty = ty.clone();
+    Eraser.visit_type_mut(&mut ty);
+    ty
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn expand_str(args: TokenStream, item: TokenStream) -> String {
+        let args: Args = syn::parse2(args).unwrap();
+        let func: ItemFn = syn::parse2(item).unwrap();
+        expand(&args, &func).to_string()
+    }
+
+    #[test]
+    fn keeps_the_signature_and_moves_the_body_into_a_closure() {
+        let out = expand_str(
+            quote!(ns),
+            quote! {
+                /// Doc.
+                pub(crate) fn f(ns: &NetNs, port: u16) -> io::Result<u16> { Ok(port) }
+            },
+        );
+        assert!(out.starts_with("# [doc = r\" Doc.\"] pub (crate) fn f (ns : & NetNs , port : u16) -> io :: Result < u16 > {"), "{out}");
+        assert!(
+            out.contains(":: ns_runtime :: __private :: assert_send (& ns) ;"),
+            "{out}"
+        );
+        assert!(
+            out.contains(":: ns_runtime :: __private :: assert_send (& port) ;"),
+            "{out}"
+        );
+        assert!(out.contains("NamespaceExpr :: handle (& (ns))"), "{out}");
+        assert!(
+            out.contains("move || -> io :: Result < u16 > { Ok (port) }"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn checks_every_binding_of_a_pattern_and_the_receiver() {
+        let out = expand_str(
+            quote!(&self.ns),
+            quote!(
+                fn f(&self, (a, mut b): (u8, u8), Wrapper { inner }: Wrapper) -> R {
+                    x
+                }
+            ),
+        );
+        for name in ["self", "a", "b", "inner"] {
+            assert!(
+                out.contains(&format!("assert_send (& {name})")),
+                "{name}: {out}"
+            );
+        }
+    }
+
+    #[test]
+    fn erases_impl_trait_in_the_closure_return_type_only() {
+        let out = expand_str(
+            quote!(ns),
+            quote!(
+                fn f(ns: &NetNs) -> io::Result<impl Display> {
+                    Ok(1)
+                }
+            ),
+        );
+        assert!(out.contains("-> io :: Result < impl Display > {"), "{out}");
+        assert!(
+            out.contains("move || -> io :: Result < _ > { Ok (1) }"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn uses_the_crate_path_given() {
+        let out = expand_str(
+            quote!(ns, crate = "my::rt"),
+            quote!(
+                fn f(ns: &NetNs) -> R {
+                    x
+                }
+            ),
+        );
+        assert!(out.contains("my :: rt :: __private :: run"), "{out}");
+        assert!(!out.contains(":: ns_runtime"), "{out}");
+    }
+}

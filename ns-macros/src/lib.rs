@@ -1,0 +1,22 @@
+//! The `#[in_netns]` attribute. Use it through `ns_runtime::in_netns`; this crate
+//! only holds the macro (its documentation is on the re-export).
+//!
+//! The entry point is a thin shim: all logic works on `proc_macro2` in the modules
+//! below, so it can be unit-tested: `args` parses the attribute's arguments, `calls`
+//! walks the body once, `check` judges what it found, `expand` writes the new
+//! function and `entry` puts them together.
+
+mod args;
+mod calls;
+mod check;
+mod entry;
+mod expand;
+
+use proc_macro::TokenStream;
+
+/// Runs the function's body on a namespace thread of the given network namespace.
+/// See `ns_runtime::in_netns` for the documentation.
+#[proc_macro_attribute]
+pub fn in_netns(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::in_netns(args.into(), item.into()).into()
+}
