@@ -9,7 +9,29 @@ use std::io;
 use std::process::Command;
 
 use common::{has_cap_sys_admin, thread_net_inode, TestNs};
-use ns_runtime::{Error, NetNs};
+use ns_runtime::{in_netns, Error, NetNs};
+
+#[in_netns(ns)]
+fn io_result_inside(ns: &NetNs) -> io::Result<()> {
+    Ok(())
+}
+
+/// An error type of a user's own, made from ns-runtime's.
+#[derive(Debug)]
+enum AppError {
+    Namespace(Error),
+}
+
+impl From<Error> for AppError {
+    fn from(err: Error) -> AppError {
+        AppError::Namespace(err)
+    }
+}
+
+#[in_netns(ns)]
+fn app_result_inside(ns: &NetNs) -> Result<u8, AppError> {
+    Ok(1)
+}
 
 const CHILD_ENV: &str = "NSRT_NO_CAPS_CHILD_NETNS";
 
@@ -43,6 +65,13 @@ fn without_capabilities(name: &str) {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     assert!(matches!(ns.run(|| ()), Err(Error::PermissionDenied { .. })));
+
+    // Through the attribute, the failure becomes the function's own error type.
+    let err = io_result_inside(&ns).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+    assert!(err.to_string().contains("CAP_SYS_ADMIN"), "{err}");
+    let AppError::Namespace(err) = app_result_inside(&ns).unwrap_err();
+    assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
 
     let err = NetNs::create().unwrap_err();
     assert!(

@@ -33,8 +33,13 @@ pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
 
     let handle = Ident::new("__ns_handle", Span::mixed_site());
     let namespace = &args.namespace;
+    let take = if borrows_receiver_only(sig) {
+        quote!(handle)
+    } else {
+        quote!(owned_handle)
+    };
     let evaluate = quote_spanned! {namespace.span()=>
-        let #handle = #private::NamespaceExpr::handle(&(#namespace));
+        let #handle = #private::NamespaceExpr::#take(&(#namespace));
     };
 
     // Errors about the return type (not a `Result`, not `Send`) point at it; a
@@ -57,6 +62,17 @@ pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
             #evaluate
             #run
         }
+    }
+}
+
+/// Whether the function has no receiver or `&self`: then a handle borrowed from
+/// the receiver (`&self.netns`) cannot conflict with the body, and the call can use
+/// it without touching a reference count. Any other receiver is moved into the body
+/// or borrowed mutably there, so the handle is cloned first.
+fn borrows_receiver_only(sig: &Signature) -> bool {
+    match sig.receiver() {
+        None => true,
+        Some(receiver) => receiver.reference.is_some() && receiver.mutability.is_none(),
     }
 }
 
@@ -189,6 +205,25 @@ mod tests {
             out.contains("move || -> io :: Result < _ > { Ok (1) }"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn clones_the_handle_only_for_receivers_the_body_moves_or_mutates() {
+        let borrowed = ["fn f(ns: &NetNs) -> R { x }", "fn f(&self) -> R { x }"];
+        for item in borrowed {
+            let out = expand_str(quote!(ns), item.parse().unwrap());
+            assert!(out.contains("NamespaceExpr :: handle ("), "{out}");
+        }
+        let owned = [
+            "fn f(&mut self) -> R { x }",
+            "fn f(self) -> R { x }",
+            "fn f(mut self) -> R { x }",
+            "fn f(self: Arc<Self>) -> R { x }",
+        ];
+        for item in owned {
+            let out = expand_str(quote!(&self.ns), item.parse().unwrap());
+            assert!(out.contains("NamespaceExpr :: owned_handle ("), "{out}");
+        }
     }
 
     #[test]

@@ -19,6 +19,16 @@ pub trait NamespaceExpr {
     type Handle: AsRef<NetNs>;
     /// Turns `&(EXPR)` into the handle.
     fn handle(self) -> Self::Handle;
+
+    /// Turns `&(EXPR)` into an owned handle: for methods whose receiver the body
+    /// moves or borrows mutably (`self`, `&mut self`, `self: Arc<Self>`), which
+    /// a handle borrowed from `self` would conflict with.
+    fn owned_handle(self) -> NetNs
+    where
+        Self: Sized,
+    {
+        self.handle().as_ref().clone()
+    }
 }
 
 impl NamespaceExpr for &NetNs {
