@@ -47,13 +47,9 @@ fn owned_handle(ns: NetNs, (a, mut b): (u32, u32)) -> io::Result<(u64, u32)> {
 }
 
 #[in_netns(ns)]
-fn generic<T: Display + Send>(
-    ns: &NetNs,
-    value: T,
-    items: impl IntoIterator<Item = T> + Send,
-) -> io::Result<String>
+fn generic<T>(ns: &NetNs, value: T, items: impl IntoIterator<Item = T> + Send) -> io::Result<String>
 where
-    T: Clone,
+    T: Display + Send + Clone,
 {
     let mut out = value.to_string();
     for item in items {

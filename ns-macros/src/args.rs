@@ -1,7 +1,7 @@
 //! The arguments of `#[in_netns(..)]`: one namespace expression, and optionally
 //! `crate = "path"`.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, LitStr, Path, Token};
@@ -41,8 +41,33 @@ impl Parse for Arg {
     }
 }
 
+/// Parses the arguments, keeping what is usable next to the errors: a function
+/// whose arguments have a mistake still gets its other checks in the same round.
+pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Option<Args> {
+    match syn::parse::Parser::parse2(parse_partial, tokens) {
+        Ok((args, problems)) => {
+            if let Err(err) = problems.finish() {
+                errors.push(err);
+            }
+            args
+        }
+        Err(err) => {
+            errors.push(err);
+            None
+        }
+    }
+}
+
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Args> {
+        let (args, errors) = parse_partial(input)?;
+        errors.finish()?;
+        Ok(args.expect("no errors means a namespace expression was found"))
+    }
+}
+
+fn parse_partial(input: ParseStream<'_>) -> syn::Result<(Option<Args>, Errors)> {
+    {
         let list = Punctuated::<Arg, Token![,]>::parse_terminated(input)?;
         let mut namespace = None;
         let mut krate = None;
@@ -78,11 +103,11 @@ impl Parse for Args {
                 "missing namespace: write `#[in_netns(ns)]`, where `ns` is an expression that gives a `NetNs` or `&NetNs` (a parameter, `&self.netns`, a call)",
             ));
         }
-        errors.finish()?;
-        Ok(Args {
-            namespace: namespace.unwrap_or(Expr::Verbatim(Default::default())),
+        let args = namespace.map(|namespace| Args {
+            namespace,
             krate: krate.unwrap_or_else(|| syn::parse_quote!(::ns_runtime)),
-        })
+        });
+        Ok((args, errors))
     }
 }
 
@@ -158,6 +183,14 @@ mod tests {
         assert_eq!(all.len(), 1);
         assert!(all[0].contains("#[in_netns(ns)]"), "{all:?}");
         assert!(messages(quote!(crate = "x"))[0].starts_with("missing namespace"));
+    }
+
+    #[test]
+    fn usable_arguments_survive_a_mistake_next_to_them() {
+        let mut errors = Errors::default();
+        let args = super::parse(quote!(ns, bogus = 1), &mut errors).unwrap();
+        assert_eq!(args.namespace.to_token_stream().to_string(), "ns");
+        assert!(errors.finish().is_err());
     }
 
     #[test]

@@ -22,7 +22,8 @@ pub(crate) const OPT_OUT: &str = "allow_spawn";
 /// A call (or a bare path) found in the body.
 pub(crate) struct Call {
     pub(crate) kind: CallKind,
-    /// What an error about this call should underline.
+    /// What an error about this call should underline: the called path or method
+    /// name, not its arguments (which may span many lines).
     pub(crate) tokens: TokenStream,
 }
 
@@ -126,7 +127,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                     path: segments(&func.path),
                     closure_args: all_closures(&call.args),
                 },
-                tokens: call.to_token_stream(),
+                tokens: func.to_token_stream(),
             };
             if self.rejects(found) {
                 return;
@@ -138,9 +139,6 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_expr_method_call(&mut self, call: &'ast ExprMethodCall) {
         let method = &call.method;
         let turbofish = &call.turbofish;
-        let mut tokens = quote!(#method #turbofish);
-        call.paren_token
-            .surround(&mut tokens, |tokens| call.args.to_tokens(tokens));
         let found = Call {
             kind: CallKind::Method {
                 name: method.to_string(),
@@ -148,7 +146,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                 closure_args: all_closures(&call.args),
                 root: receiver_root(&call.receiver),
             },
-            tokens,
+            tokens: quote!(#method #turbofish),
         };
         if !self.rejects(found) {
             visit::visit_expr_method_call(self, call);

@@ -4,14 +4,12 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{ItemFn, TraitItemFn};
 
-use crate::args::{Args, Errors};
+use crate::args::{self, Errors};
 use crate::{check, expand};
 
 pub(crate) fn in_netns(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    let args = syn::parse2::<Args>(args)
-        .map_err(|err| errors.push(err))
-        .ok();
+    let args = args::parse(args, &mut errors);
     let func = match syn::parse2::<ItemFn>(item.clone()) {
         Ok(func) => func,
         Err(err) => return not_a_function(item, err, errors),
@@ -20,10 +18,18 @@ pub(crate) fn in_netns(args: TokenStream, item: TokenStream) -> TokenStream {
     match (args, errors.finish()) {
         (Some(args), Ok(())) => expand::expand(&args, &func),
         // Keep the user's function so that one mistake gives one error and IDEs
-        // keep working.
-        (_, Err(err)) => {
+        // keep working; with the `Send` checks, so that those problems are
+        // reported in the same round.
+        (Some(args), Err(err)) => {
             let err = err.to_compile_error();
+            let func = expand::fallback(&args, &func);
             quote!(#func #err)
+        }
+        // Without arguments we do not know where `ns_runtime` is: the bare
+        // function, which must not warn that the namespace parameter is unused.
+        (None, Err(err)) => {
+            let err = err.to_compile_error();
+            quote!(#[allow(unused_variables)] #func #err)
         }
         (None, Ok(())) => unreachable!("argument errors are pushed to `errors`"),
     }
@@ -88,8 +94,9 @@ mod tests {
             }
         };
         let out = in_netns(quote!(ns, bogus = 1), item).to_string();
+        // The function as written, with its `Send` checks, so they report too.
         assert!(
-            out.starts_with("async fn f (ns : & NetNs) -> R { std :: thread :: spawn"),
+            out.starts_with("async fn f (ns : & NetNs) -> R { :: ns_runtime :: __private :: assert_send (& ns) ; { std :: thread :: spawn"),
             "{out}"
         );
         let errors = errors_of(

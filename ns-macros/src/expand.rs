@@ -31,15 +31,21 @@ pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
 
     let send_checks = send_checks(sig, &private);
 
-    let handle = Ident::new("__ns_handle", Span::mixed_site());
     let namespace = &args.namespace;
+    // Hygienic, but located at the user's expression: if the expression is not a
+    // handle, every error about it lands on one spot and rustc reports it once.
+    let handle = Ident::new(
+        "__ns_handle",
+        Span::mixed_site().located_at(namespace.span()),
+    );
     let take = if borrows_receiver_only(sig) {
         quote!(handle)
     } else {
         quote!(owned_handle)
     };
+    let private_at_namespace = respan(&private, namespace.span());
     let evaluate = quote_spanned! {namespace.span()=>
-        let #handle = #private::NamespaceExpr::#take(&(#namespace));
+        let #handle = #private_at_namespace::NamespaceExpr::#take(&(#namespace));
     };
 
     // Errors about the return type (not a `Result`, not `Send`) point at it; a
@@ -51,8 +57,9 @@ pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         }
         ReturnType::Default => (TokenStream::new(), sig.ident.span()),
     };
+    let private_at_ret = respan(&private, ret_span);
     let run = quote_spanned! {ret_span=>
-        #private::run(#handle, move || #closure_ret #block)
+        #private_at_ret::run(#handle, move || #closure_ret #block)
     };
 
     quote! {
@@ -61,6 +68,38 @@ pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
             #(#send_checks)*
             #evaluate
             #run
+        }
+    }
+}
+
+/// `tokens` with every span set to `span`, so that errors about them land there.
+fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
+}
+
+/// The function as written, with the `Send` checks in front of its body: what is
+/// emitted next to the errors when the function cannot be rewritten.
+pub(crate) fn fallback(args: &Args, func: &ItemFn) -> TokenStream {
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func;
+    let krate = &args.krate;
+    let send_checks = send_checks(sig, &quote!(#krate::__private));
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            #(#send_checks)*
+            #block
         }
     }
 }
@@ -85,12 +124,14 @@ fn send_checks(sig: &Signature, private: &TokenStream) -> Vec<TokenStream> {
         match input {
             FnArg::Receiver(receiver) => {
                 let self_token = &receiver.self_token;
+                let private = respan(private, self_token.span);
                 checks.push(quote_spanned! {self_token.span=>
                     #private::assert_send(&#self_token);
                 });
             }
             FnArg::Typed(arg) => {
                 for ident in bindings(&arg.pat) {
+                    let private = respan(private, ident.span());
                     checks.push(quote_spanned! {ident.span()=>
                         #private::assert_send(&#ident);
                     });

@@ -5,64 +5,73 @@ use std::sync::Arc;
 
 use crate::{Error, NetNs};
 
-/// What `#[in_netns(EXPR)]` accepts as `EXPR` (called with `&(EXPR)`).
+/// The handle a call uses: borrowed when `EXPR` was a reference, owned (a reference
+/// count) when it was an owned handle, which the body may still move.
 ///
-/// A handle that is a reference is passed on as it is; an owned one (or one in an
-/// `Arc`) is cloned (a reference count), so that the body may still move it.
+/// A concrete type, not an associated one: if `EXPR` is not a handle, the one
+/// failed bound is the only error.
+pub enum Handle<'a> {
+    /// `EXPR` was a `&NetNs`.
+    Borrowed(&'a NetNs),
+    /// `EXPR` was a `NetNs` (or an `Arc` of one).
+    Owned(NetNs),
+}
+
+impl AsRef<NetNs> for Handle<'_> {
+    #[inline]
+    fn as_ref(&self) -> &NetNs {
+        match self {
+            Handle::Borrowed(ns) => ns,
+            Handle::Owned(ns) => ns,
+        }
+    }
+}
+
+/// What `#[in_netns(EXPR)]` accepts as `EXPR` (called with `&(EXPR)`).
 #[diagnostic::on_unimplemented(
     message = "`#[in_netns(..)]` needs a network namespace handle, found `{Self}`",
     label = "expected an expression of type `NetNs` or `&NetNs`",
     note = "write e.g. `#[in_netns(ns)]` with a parameter `ns: &NetNs`, or `#[in_netns(&self.netns)]`"
 )]
-pub trait NamespaceExpr {
-    /// The handle the call uses.
-    type Handle: AsRef<NetNs>;
+pub trait NamespaceExpr<'a>: Sized {
     /// Turns `&(EXPR)` into the handle.
-    fn handle(self) -> Self::Handle;
+    fn handle(self) -> Handle<'a>;
 
     /// Turns `&(EXPR)` into an owned handle: for methods whose receiver the body
-    /// moves or borrows mutably (`self`, `&mut self`, `self: Arc<Self>`), which
-    /// a handle borrowed from `self` would conflict with.
-    fn owned_handle(self) -> NetNs
-    where
-        Self: Sized,
-    {
+    /// moves or borrows mutably (`self`, `&mut self`, `self: Arc<Self>`), which a
+    /// handle borrowed from `self` would conflict with.
+    fn owned_handle(self) -> NetNs {
         self.handle().as_ref().clone()
     }
 }
 
-impl NamespaceExpr for &NetNs {
-    type Handle = NetNs;
-    fn handle(self) -> NetNs {
-        self.clone()
+impl<'a> NamespaceExpr<'a> for &NetNs {
+    fn handle(self) -> Handle<'a> {
+        Handle::Owned(self.clone())
     }
 }
 
-impl<'a> NamespaceExpr for &&'a NetNs {
-    type Handle = &'a NetNs;
-    fn handle(self) -> &'a NetNs {
-        self
+impl<'a> NamespaceExpr<'a> for &&'a NetNs {
+    fn handle(self) -> Handle<'a> {
+        Handle::Borrowed(self)
     }
 }
 
-impl<'a> NamespaceExpr for &&&'a NetNs {
-    type Handle = &'a NetNs;
-    fn handle(self) -> &'a NetNs {
-        self
+impl<'a> NamespaceExpr<'a> for &&&'a NetNs {
+    fn handle(self) -> Handle<'a> {
+        Handle::Borrowed(self)
     }
 }
 
-impl<'a> NamespaceExpr for &&'a mut NetNs {
-    type Handle = NetNs;
-    fn handle(self) -> NetNs {
-        NetNs::clone(self)
+impl<'a> NamespaceExpr<'a> for &&'a mut NetNs {
+    fn handle(self) -> Handle<'a> {
+        Handle::Owned(NetNs::clone(self))
     }
 }
 
-impl NamespaceExpr for &Arc<NetNs> {
-    type Handle = NetNs;
-    fn handle(self) -> NetNs {
-        NetNs::clone(self)
+impl<'a> NamespaceExpr<'a> for &Arc<NetNs> {
+    fn handle(self) -> Handle<'a> {
+        Handle::Owned(NetNs::clone(self))
     }
 }
 
@@ -95,8 +104,9 @@ impl<T: Send + ?Sized> SendArgument for T {}
 
 /// Asserts that an argument can go to the namespace thread. The macro calls it with
 /// each argument at that argument's span, so a failure underlines the argument.
+/// `const` so that it can stand in the body of a `const fn` the macro rejected.
 #[inline(always)]
-pub fn assert_send<T: SendArgument + ?Sized>(_: &T) {}
+pub const fn assert_send<T: SendArgument + ?Sized>(_: &T) {}
 
 /// The body of every `#[in_netns]` function.
 #[inline]

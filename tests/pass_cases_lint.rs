@@ -1,0 +1,23 @@
+//! The trybuild pass cases compiled again as modules of this test crate, so that
+//! `cargo clippy --all-targets -- -D warnings` lints the expansion of `#[in_netns]`
+//! exactly as it lints a user's code (trybuild runs rustc only).
+
+// The cases are written as crate roots, where their `pub` items are reachable.
+#![allow(unreachable_pub)]
+
+#[path = "ui/pass/allowed-calls.rs"]
+mod allowed_calls;
+#[path = "ui/pass/crate-path.rs"]
+mod crate_path;
+#[path = "ui/pass/free-functions.rs"]
+mod free_functions;
+#[path = "ui/pass/methods.rs"]
+mod methods;
+
+#[test]
+fn pass_cases_compile_and_their_mains_run() {
+    allowed_calls::main();
+    crate_path::main();
+    free_functions::main();
+    methods::main();
+}

@@ -1,0 +1,12 @@
+use ns_runtime::{in_netns, NetNs};
+
+#[in_netns(ns)]
+fn f(ns: &NetNs, fd: i32) -> std::io::Result<()> {
+    // SAFETY: only here to be rejected.
+    unsafe { libc::setns(fd, libc::CLONE_NEWNET) };
+    Ok(())
+}
+
+fn main() {
+    let _ = f;
+}

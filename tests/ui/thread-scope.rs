@@ -1,0 +1,13 @@
+use ns_runtime::{in_netns, NetNs};
+
+#[in_netns(ns)]
+fn f(ns: &NetNs) -> std::io::Result<()> {
+    std::thread::scope(|s| {
+        s.spawn(|| ());
+    });
+    Ok(())
+}
+
+fn main() {
+    let _ = f;
+}

@@ -1,0 +1,11 @@
+use ns_runtime::{in_netns, NetNs};
+
+#[in_netns(ns)]
+fn f(ns: &NetNs) -> std::io::Result<()> {
+    drop(tokio::runtime::Handle::current().spawn(async {}));
+    Ok(())
+}
+
+fn main() {
+    let _ = f;
+}
