@@ -1,32 +1,32 @@
 //! Function forms the rewrite cannot support.
 
+use quote::ToTokens;
 use syn::Signature;
 
 use crate::args::Errors;
 
 pub(super) fn check(sig: &Signature, errors: &mut Errors) {
-    if let Some(kw) = &sig.asyncness {
-        errors.push(syn::Error::new_spanned(
-            kw,
+    let unsupported: [(Option<&dyn ToTokens>, &str); 4] = [
+        (
+            sig.asyncness.as_ref().map(|kw| kw as &dyn ToTokens),
             "`#[in_netns]` does not support `async fn` yet\nhelp: make the function synchronous and call it from `tokio::task::spawn_blocking`, or use `ns.run(..)` inside a blocking section",
-        ));
-    }
-    if let Some(kw) = &sig.constness {
-        errors.push(syn::Error::new_spanned(
-            kw,
+        ),
+        (
+            sig.constness.as_ref().map(|kw| kw as &dyn ToTokens),
             "a `const fn` cannot run on a namespace thread: remove `const` or `#[in_netns]`",
-        ));
-    }
-    if let Some(abi) = &sig.abi {
-        errors.push(syn::Error::new_spanned(
-            abi,
+        ),
+        (
+            sig.abi.as_ref().map(|abi| abi as &dyn ToTokens),
             "`#[in_netns]` does not support `extern` functions: keep the `extern` function as a thin wrapper that calls an `#[in_netns]` Rust function",
-        ));
-    }
-    if let Some(variadic) = &sig.variadic {
-        errors.push(syn::Error::new_spanned(
-            variadic,
+        ),
+        (
+            sig.variadic.as_ref().map(|dots| dots as &dyn ToTokens),
             "`#[in_netns]` does not support variadic functions",
-        ));
+        ),
+    ];
+    for (token, message) in unsupported {
+        if let Some(token) = token {
+            errors.push(syn::Error::new_spanned(token, message));
+        }
     }
 }
