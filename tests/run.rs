@@ -198,6 +198,21 @@ fn the_pool_never_exceeds_its_limit_for_outside_callers() {
 }
 
 #[test]
+fn back_to_back_calls_from_one_caller_keep_one_thread() {
+    require_root!();
+    // A worker that has just finished must count as idle before its caller can
+    // submit again; otherwise every quick call would look like "all busy".
+    for spin in [Duration::ZERO, Duration::from_micros(50)] {
+        let rt = Runtime::builder().spin(spin).build();
+        let ns = NetNs::create().unwrap();
+        for _ in 0..20_000 {
+            rt.run(&ns, || ()).unwrap();
+        }
+        assert_eq!(threads_in(ns.inode()), 1, "spin {spin:?}");
+    }
+}
+
+#[test]
 fn a_listener_bound_inside_keeps_its_namespace_on_the_host_thread() {
     require_root!();
     let ns = NetNs::create().unwrap();

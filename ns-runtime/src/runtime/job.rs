@@ -15,33 +15,68 @@ use crate::error::Error;
 /// A type-erased pointer to a [`StackJob`], as queued for a namespace thread.
 pub(crate) struct JobRef {
     data: *const (),
-    execute: unsafe fn(*const ()),
-    cancel: unsafe fn(*const (), Error),
+    run: unsafe fn(*const ()),
+    fail: unsafe fn(*const (), Error),
+    latch: *const Latch,
 }
 
 // SAFETY: a JobRef is only created from a StackJob whose closure and result are
-// `Send`, and it is completed (executed or cancelled) exactly once, by one thread,
-// while the owner waits.
+// `Send`, and it is completed (run or failed, then released) exactly once, by one
+// thread, while the owner waits.
 unsafe impl Send for JobRef {}
 
+// A job is completed in two steps, so that the thread that ran it can do its own
+// bookkeeping (count itself idle) before the owner may return and submit again:
+// `run` (or `fail`) stores the result, `release` sets the latch.
 impl JobRef {
-    /// Runs the job and sets its latch.
+    /// Tells the owner that a thread has taken the job (so no thread need be
+    /// started for it).
     ///
     /// # Safety
-    /// The job must still be alive (see [`StackJob::as_job_ref`]) and must not have
-    /// been executed before. After this returns, the job may already be freed.
-    pub(crate) unsafe fn execute(self) {
-        // SAFETY: forwarded from this function's contract.
-        unsafe { (self.execute)(self.data) }
+    /// The job must not have been released yet.
+    pub(crate) unsafe fn mark_taken(&self) {
+        // SAFETY: an unreleased job's latch is alive (see `StackJob::as_job_ref`).
+        unsafe { (*self.latch).mark_taken() }
     }
 
-    /// Completes the job with `err` instead of running it, and sets its latch.
+    /// Runs the closure and stores its result (or panic). Does not release.
     ///
     /// # Safety
-    /// As for [`JobRef::execute`].
-    pub(crate) unsafe fn cancel(self, err: Error) {
+    /// The job must not have been released, run or failed before.
+    pub(crate) unsafe fn run(&self) {
         // SAFETY: forwarded from this function's contract.
-        unsafe { (self.cancel)(self.data, err) }
+        unsafe { (self.run)(self.data) }
+    }
+
+    /// Stores `err` as the result instead of running the closure. Does not release.
+    ///
+    /// # Safety
+    /// As for [`JobRef::run`].
+    pub(crate) unsafe fn fail(&self, err: Error) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { (self.fail)(self.data, err) }
+    }
+
+    /// Sets the latch: the owner may now read the result and free the job.
+    ///
+    /// # Safety
+    /// The job must have been run or failed, and not released before. Nothing may
+    /// touch the job after this.
+    pub(crate) unsafe fn release(self) {
+        // SAFETY: the latch is alive until it is set, which happens here.
+        unsafe { Latch::set(self.latch) }
+    }
+
+    /// Fails the job with `err`, then releases it.
+    ///
+    /// # Safety
+    /// As for [`JobRef::run`]; afterwards the job may be gone.
+    pub(crate) unsafe fn fail_and_release(self, err: Error) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            self.fail(err);
+            self.release();
+        }
     }
 
     /// The job's address: two JobRefs with the same id are the same job.
@@ -87,17 +122,18 @@ where
     pub(crate) unsafe fn as_job_ref(&self) -> JobRef {
         JobRef {
             data: (self as *const Self).cast(),
-            execute: Self::execute,
-            cancel: Self::cancel,
+            run: Self::run,
+            fail: Self::fail,
+            latch: &self.latch,
         }
     }
 
-    unsafe fn execute(data: *const ()) {
+    unsafe fn run(data: *const ()) {
         // SAFETY: `data` came from `as_job_ref` on a live `Self`, whose owner keeps it
-        // alive until the latch below is set, and it is executed once.
+        // alive until the latch is set, and it is run once.
         let this = unsafe { &*data.cast::<Self>() };
-        // SAFETY: only this, the single execution, touches `func` and `result` until
-        // the latch is set; the owner reads `result` only after that.
+        // SAFETY: only this, the single run, touches `func` and `result` until the
+        // latch is set; the owner reads `result` only after that.
         let func = unsafe { (*this.func.get()).take() };
         let result = match func {
             Some(func) => match panic::catch_unwind(AssertUnwindSafe(func)) {
@@ -107,25 +143,13 @@ where
             None => unreachable_job(),
         };
         // SAFETY: as above.
-        unsafe { Self::complete(this, result) };
-    }
-
-    unsafe fn cancel(data: *const (), err: Error) {
-        // SAFETY: as in `execute`: the job is alive, and this is its one completion.
-        unsafe { Self::complete(&*data.cast::<Self>(), JobResult::Failed(err)) };
-    }
-
-    /// Stores the result and sets the latch.
-    ///
-    /// # Safety
-    /// Called once per job, by the thread that took it; `this` may be freed as soon
-    /// as the latch is set.
-    unsafe fn complete(this: &Self, result: JobResult<R>) {
-        // SAFETY: only the completing thread writes `result`; the owner reads it only
-        // after the latch is set.
         unsafe { *this.result.get() = Some(result) };
-        // SAFETY: `this.latch` is alive here; `set` touches nothing after releasing it.
-        unsafe { Latch::set(&this.latch) };
+    }
+
+    unsafe fn fail(data: *const (), err: Error) {
+        // SAFETY: as in `run`: the job is alive, and this is its one completion; only
+        // the completing thread writes `result` before the latch is set.
+        unsafe { *(*data.cast::<Self>()).result.get() = Some(JobResult::Failed(err)) };
     }
 
     /// What the closure returned, or why it could not run; its panic is resumed

@@ -1,7 +1,7 @@
 //! A one-shot latch: the caller spins briefly, then parks; the namespace thread sets
 //! it and wakes the caller only if the caller went to sleep.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
@@ -11,6 +11,8 @@ const SET: u32 = 2;
 
 pub(crate) struct Latch {
     state: AtomicU32,
+    /// Set when a thread takes the job: the owner then knows it need not start one.
+    taken: AtomicBool,
     owner: Thread,
 }
 
@@ -19,15 +21,27 @@ impl Latch {
     pub(crate) fn new() -> Latch {
         Latch {
             state: AtomicU32::new(UNSET),
+            taken: AtomicBool::new(false),
             owner: thread::current(),
         }
     }
 
-    /// Blocks the owner until the latch is set: spins for up to `spin`, then parks.
-    pub(crate) fn wait(&self, spin: Duration) {
-        if spin_until(spin, || self.state.load(Ordering::Acquire) == SET) {
-            return;
-        }
+    pub(crate) fn mark_taken(&self) {
+        self.taken.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_taken(&self) -> bool {
+        self.taken.load(Ordering::Relaxed)
+    }
+
+    /// Spins (then yields) for up to `budget`; whether the latch was set meanwhile.
+    pub(crate) fn spin(&self, budget: Duration) -> bool {
+        spin_until(budget, || self.state.load(Ordering::Acquire) == SET)
+    }
+
+    /// Blocks the owner until the latch is set: parks (after any spinning the
+    /// caller did with [`Latch::spin`]).
+    pub(crate) fn wait(&self) {
         if self
             .state
             .compare_exchange(UNSET, SLEEPING, Ordering::Acquire, Ordering::Acquire)
@@ -101,7 +115,9 @@ mod tests {
                     unsafe { Latch::set(&*latch) };
                 })
             };
-            latch.wait(spin);
+            if !latch.spin(spin) {
+                latch.wait();
+            }
             assert_eq!(latch.state.load(Ordering::Acquire), SET);
             setter.join().unwrap();
         }

@@ -63,35 +63,59 @@ impl Pool {
         R: Send,
     {
         let job = StackJob::new(f);
-        // SAFETY: `job` stays in this frame, unmoved, until `wait` returns, and `wait`
-        // returns only after the job has been completed (run or cancelled), whose
-        // last access to the job is setting the latch. Nothing between `submit` and
-        // `wait` can unwind: `submit` completes the job itself on every failure.
+        // SAFETY: `job` stays in this frame, unmoved, until its latch is set, and we
+        // do not return before that: `wait` returns only once the latch is set, and
+        // nothing between `submit` and `wait` can unwind (a failure to start a
+        // thread completes the job with the error instead).
         let job_ref = unsafe { job.as_job_ref() };
+        let id = job_ref.id();
         self.submit(job_ref);
-        job.latch.wait(self.runtime.config.spin);
+        if !job.latch.spin(self.runtime.config.spin) {
+            // Not done within the spin: if no thread has even taken the job, every
+            // thread is busy with something slow, and another one may start.
+            if !job.latch.is_taken() {
+                self.grow(id);
+            }
+            job.latch.wait();
+        }
         job.into_result()
     }
 
-    /// Queues `job`, then starts a worker if there are more queued jobs than idle or
-    /// starting workers and the limit allows one. If no worker can be had, the job
-    /// is completed with the error instead.
+    /// Queues `job` and wakes a sleeping worker if no awake one will take it. An
+    /// empty pool starts its first worker here, so that a failure to enter the
+    /// namespace reaches the caller at once.
     fn submit(&self, job: JobRef) {
-        // A call from a namespace thread may be part of a cycle (A -> B -> A) whose
-        // threads are all blocked: it may exceed the limit so that it cannot deadlock.
-        let nested = worker::is_worker();
+        let id = job.id();
         let mut state = self.lock();
-        let job_id = job.id();
         state.queue.push_back(job);
         self.queued.store(state.queue.len(), Ordering::Relaxed);
         let awake_idle = state.idle - state.sleeping;
         if state.sleeping > 0 && state.queue.len() > awake_idle {
             self.wakeup.notify_one();
         }
-        let short = state.queue.len() > state.idle + state.starting;
-        if !short || (state.threads >= self.runtime.config.max_threads && !nested) {
-            return;
+        if state.threads == 0 {
+            self.start_worker_for(state, id);
         }
+    }
+
+    /// Starts another worker if queued jobs outnumber the workers that will take
+    /// them, within the limit.
+    fn grow(&self, id: *const ()) {
+        let state = self.lock();
+        let short = state.queue.len() > state.idle + state.starting;
+        // A call from a namespace thread may be part of a cycle (A -> B -> A) whose
+        // threads are all blocked: it may exceed the limit so that it cannot deadlock.
+        let allowed = state.threads < self.runtime.config.max_threads || worker::is_worker();
+        if short && allowed {
+            self.start_worker_for(state, id);
+        }
+    }
+
+    /// Starts a worker on behalf of the caller whose queued job is `id`. If none can
+    /// be started and no worker is left to take the queue, every queued job fails
+    /// with the error; a nested caller's own job fails too, since the busy workers
+    /// may be the ones waiting for it.
+    fn start_worker_for(&self, mut state: MutexGuard<'_, State>, id: *const ()) {
         state.threads += 1;
         state.starting += 1;
         drop(state);
@@ -101,29 +125,23 @@ impl Pool {
         let mut state = self.lock();
         state.threads -= 1;
         state.starting -= 1;
-        if state.threads == 0 {
-            // Nobody will ever take the queued jobs, ours or other callers'.
-            let queue = std::mem::take(&mut state.queue);
-            self.queued.store(0, Ordering::Relaxed);
-            drop(state);
-            for queued in queue {
-                // SAFETY: a queued job is alive and not yet completed; removed from
-                // the queue, it is completed here and nowhere else.
-                unsafe { queued.cancel(err.replicate()) };
-            }
-        } else if nested {
-            // The busy threads may be the ones waiting for us: don't wait for them.
-            if let Some(at) = state.queue.iter().position(|queued| queued.id() == job_id) {
-                let ours = state.queue.remove(at);
-                self.queued.store(state.queue.len(), Ordering::Relaxed);
-                drop(state);
-                if let Some(ours) = ours {
-                    // SAFETY: as above.
-                    unsafe { ours.cancel(err) };
-                }
-            }
+        let failed: Vec<JobRef> = if state.threads == 0 {
+            state.queue.drain(..).collect()
+        } else if worker::is_worker() {
+            let at = state.queue.iter().position(|job| job.id() == id);
+            at.and_then(|at| state.queue.remove(at))
+                .into_iter()
+                .collect()
+        } else {
+            Vec::new() // the busy workers take the job when they are done
+        };
+        self.queued.store(state.queue.len(), Ordering::Relaxed);
+        drop(state);
+        for job in failed {
+            // SAFETY: a queued job is alive and not completed; removed from the queue,
+            // it is completed here and nowhere else.
+            unsafe { job.fail_and_release(err.replicate()) };
         }
-        // Otherwise the busy workers take the job when they are done.
     }
 
     /// Starts one worker and waits until it is inside the namespace or has failed to
@@ -175,11 +193,18 @@ impl Pool {
                 state.idle -= 1;
                 self.queued.store(state.queue.len(), Ordering::Relaxed);
                 drop(state);
-                // SAFETY: every queued JobRef is alive until executed (its owner waits
-                // on the latch) and is popped, so executed, exactly once.
-                unsafe { job.execute() };
+                // SAFETY: every queued JobRef is alive until released (its owner waits
+                // on the latch) and is popped, so run and released, exactly once.
+                unsafe {
+                    job.mark_taken();
+                    job.run();
+                }
                 state = self.lock();
+                // Idle again before the owner can return and submit its next job, so
+                // that it never sees this worker as busy and starts another.
                 state.idle += 1;
+                // SAFETY: run above; not touched after this.
+                unsafe { job.release() };
                 continue;
             }
             drop(state);

@@ -1,0 +1,64 @@
+//! The call path allocates nothing in steady state: the job lives on the caller's
+//! stack and the queue keeps its capacity. Counted with a global allocator, in a
+//! test binary of its own so that no other test's allocations are counted.
+
+#[macro_use]
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ns_runtime::{in_netns, NetNs};
+
+struct CountingAllocator;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; it only counts.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract is forwarded as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+#[in_netns(ns)]
+fn add_inside(ns: &NetNs, a: u64, b: u64) -> std::io::Result<u64> {
+    Ok(a + b)
+}
+
+#[test]
+fn steady_state_calls_do_not_allocate() {
+    require_root!();
+    let ns = NetNs::create().unwrap();
+    let input = [1_u64, 2, 3];
+    // Warm up: start the namespace thread, grow the queue, touch thread-locals.
+    for _ in 0..1000 {
+        ns.run(|| black_box(input.iter().sum::<u64>())).unwrap();
+        add_inside(&ns, 1, 2).unwrap();
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for i in 0..10_000 {
+        let sum = ns.run(|| black_box(input.iter().sum::<u64>())).unwrap();
+        assert_eq!(sum, 6);
+        assert_eq!(add_inside(&ns, i, 1).unwrap(), i + 1);
+    }
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(allocations, 0, "20000 calls allocated {allocations} times");
+}
