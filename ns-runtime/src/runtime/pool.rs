@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread;
+use std::time::Instant;
 
 use super::job::{JobRef, StackJob};
 use super::latch::spin_until;
@@ -90,11 +91,16 @@ impl Pool {
         state.queue.push_back(job);
         self.queued.store(state.queue.len(), Ordering::Relaxed);
         let awake_idle = state.idle - state.sleeping;
-        if state.sleeping > 0 && state.queue.len() > awake_idle {
-            self.wakeup.notify_one();
-        }
+        let wake = state.sleeping > 0 && state.queue.len() > awake_idle;
         if state.threads == 0 {
             self.start_worker_for(state, id);
+            return;
+        }
+        drop(state);
+        if wake {
+            // After unlocking: a worker woken while we hold the lock would only
+            // block on it again.
+            self.wakeup.notify_one();
         }
     }
 
@@ -185,8 +191,17 @@ impl Pool {
 
     /// The loop of a worker inside the namespace: take jobs; when there are none,
     /// spin a little, then sleep; after `keep_alive` without work, exit.
+    ///
+    /// How long it spins adapts to how often calls come: 1.5 times the interval
+    /// between its last two jobs, between `spin` and `max_idle_spin`. A namespace
+    /// that is called every few hundred microseconds keeps its thread awake (a call
+    /// then costs a hand-off, not the wake-up of an idle CPU); one called rarely
+    /// lets it sleep after the short spin.
     pub(crate) fn serve(&self) {
         let config = &self.runtime.config;
+        let longest_spin = config.max_idle_spin.max(config.spin);
+        let mut idle_spin = config.spin;
+        let mut last_job: Option<Instant> = None;
         let mut state = self.lock();
         loop {
             if let Some(job) = state.queue.pop_front() {
@@ -205,10 +220,17 @@ impl Pool {
                 state.idle += 1;
                 // SAFETY: run above; not touched after this.
                 unsafe { job.release() };
+                // Off the caller's path: it has been released.
+                let now = Instant::now();
+                if let Some(previous) = last_job.replace(now) {
+                    idle_spin = (now - previous)
+                        .mul_f32(1.5)
+                        .clamp(config.spin, longest_spin);
+                }
                 continue;
             }
             drop(state);
-            let work_came = spin_until(config.spin, || self.queued.load(Ordering::Relaxed) > 0);
+            let work_came = spin_until(idle_spin, || self.queued.load(Ordering::Relaxed) > 0);
             state = self.lock();
             if work_came || !state.queue.is_empty() {
                 continue;

@@ -1,0 +1,291 @@
+//! The cost of running a closure inside a network namespace: ns-runtime against the
+//! peers, side by side in one run. `cargo bench --bench handoff` (as root), then
+//! `python3 scripts/bench-report.py` for the table of ratios in BENCHMARKS.md.
+//!
+//! Peers (see ../shared/peers-baseline.md): a direct call (the floor); `setns` +
+//! work + `setns` back on the caller's thread with pre-opened fds (netavark, ztunnel,
+//! kata); the netns-rs crate's `NetNs::run`; a fresh thread per call that enters and
+//! exits; tokio `spawn_blocking` + `setns` + set back (containrs); a persistent
+//! thread fed by `std::sync::mpsc` request/reply channels (the naive design).
+
+// `criterion_group!` defines an undocumented `pub fn`.
+#![allow(missing_docs)]
+
+use std::fs::File;
+use std::hint::black_box;
+use std::os::fd::AsFd;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use nix::sched::{setns, CloneFlags};
+use ns_runtime::{in_netns, NetNs, Runtime};
+
+/// The trivial work every mechanism runs.
+#[inline(never)]
+fn work(x: u64) -> u64 {
+    black_box(x).wrapping_mul(3).wrapping_add(1)
+}
+
+/// A named namespace for the peers that need a path, removed at the end.
+struct Target {
+    name: String,
+    ns: NetNs,
+    file: File,
+    home: File,
+}
+
+impl Target {
+    fn new() -> Target {
+        let name = format!("nsrt-bench-{}", std::process::id());
+        let _ = NetNs::remove_named(&name);
+        let ns = NetNs::create_named(&name).expect("create the bench namespace (run as root)");
+        let file = File::open(format!("/run/netns/{name}")).expect("open it");
+        let home = File::open("/proc/thread-self/ns/net").expect("open home");
+        Target {
+            name,
+            ns,
+            file,
+            home,
+        }
+    }
+
+    fn path(&self) -> String {
+        format!("/run/netns/{}", self.name)
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = NetNs::remove_named(&self.name);
+    }
+}
+
+/// Peer: enter, work, go back, on the caller's thread.
+fn setns_in_place(target: &File, home: &File, x: u64) -> u64 {
+    setns(target.as_fd(), CloneFlags::CLONE_NEWNET).expect("setns target");
+    let out = work(x);
+    setns(home.as_fd(), CloneFlags::CLONE_NEWNET).expect("setns home");
+    out
+}
+
+/// Peer: a fresh thread per call.
+fn thread_per_call(target: &File, x: u64) -> u64 {
+    thread::scope(|s| {
+        s.spawn(|| {
+            setns(target.as_fd(), CloneFlags::CLONE_NEWNET).expect("setns");
+            work(x)
+        })
+        .join()
+        .expect("join")
+    })
+}
+
+type Request = (Box<dyn FnOnce() -> u64 + Send>, mpsc::Sender<u64>);
+
+/// Peer: a persistent thread in the namespace, fed by channels.
+fn mpsc_thread(target: &File) -> mpsc::Sender<Request> {
+    let (tx, rx) = mpsc::channel::<Request>();
+    let fd = target.try_clone().expect("dup");
+    thread::spawn(move || {
+        setns(fd.as_fd(), CloneFlags::CLONE_NEWNET).expect("setns");
+        for (job, reply) in rx {
+            let _ = reply.send(job());
+        }
+    });
+    tx
+}
+
+fn mpsc_call(tx: &mpsc::Sender<Request>, x: u64) -> u64 {
+    let (reply_tx, reply_rx) = mpsc::channel();
+    tx.send((Box::new(move || work(x)), reply_tx))
+        .expect("send");
+    reply_rx.recv().expect("reply")
+}
+
+#[in_netns(ns)]
+fn attribute_call(ns: &NetNs, x: u64) -> std::io::Result<u64> {
+    Ok(work(x))
+}
+
+fn back_to_back(c: &mut Criterion) {
+    let t = Target::new();
+    let peer = netns_rs::get_from_path(t.path()).expect("netns-rs open");
+    let mpsc_tx = mpsc_thread(&t.file);
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("tokio");
+
+    let mut g = c.benchmark_group("back_to_back");
+    g.bench_function("direct_call", |b| b.iter(|| work(1)));
+    g.bench_function("setns_in_place", |b| {
+        b.iter(|| setns_in_place(&t.file, &t.home, 1))
+    });
+    g.bench_function("netns_rs_run", |b| {
+        b.iter(|| peer.run(|_| work(1)).expect("netns-rs run"))
+    });
+    g.bench_function("thread_per_call", |b| {
+        b.iter(|| thread_per_call(&t.file, 1))
+    });
+    g.bench_function("spawn_blocking_setns", |b| {
+        b.iter(|| {
+            let (target, home) = (t.file.try_clone().unwrap(), t.home.try_clone().unwrap());
+            tokio.block_on(async move {
+                tokio::task::spawn_blocking(move || setns_in_place(&target, &home, 1))
+                    .await
+                    .expect("join")
+            })
+        })
+    });
+    g.bench_function("mpsc_thread", |b| b.iter(|| mpsc_call(&mpsc_tx, 1)));
+    g.bench_function("ns_run", |b| b.iter(|| t.ns.run(|| work(1)).unwrap()));
+    g.bench_function("in_netns_fn", |b| {
+        b.iter(|| attribute_call(&t.ns, 1).unwrap())
+    });
+    g.finish();
+}
+
+/// Each call after a 200 µs pause, timed alone: what a caller pays for a wake-up.
+fn sparse(c: &mut Criterion) {
+    let t = Target::new();
+    let peer = netns_rs::get_from_path(t.path()).expect("netns-rs open");
+    let mpsc_tx = mpsc_thread(&t.file);
+    let pause = Duration::from_micros(200);
+    let timed = |iters: u64, call: &dyn Fn() -> u64| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            thread::sleep(pause);
+            let start = Instant::now();
+            black_box(call());
+            total += start.elapsed();
+        }
+        total
+    };
+    let mut g = c.benchmark_group("sparse");
+    g.sample_size(20);
+    g.bench_function("setns_in_place", |b| {
+        b.iter_custom(|n| timed(n, &|| setns_in_place(&t.file, &t.home, 1)))
+    });
+    g.bench_function("netns_rs_run", |b| {
+        b.iter_custom(|n| timed(n, &|| peer.run(|_| work(1)).unwrap()))
+    });
+    g.bench_function("mpsc_thread", |b| {
+        b.iter_custom(|n| timed(n, &|| mpsc_call(&mpsc_tx, 1)))
+    });
+    g.bench_function("ns_run", |b| {
+        b.iter_custom(|n| timed(n, &|| t.ns.run(|| work(1)).unwrap()))
+    });
+    g.finish();
+}
+
+/// `callers` threads share `iters` calls; returns the wall time of all of them. Each
+/// caller thread first makes its own call function (its own fds, its own channel
+/// end), outside the timed part.
+fn spread<'a>(
+    iters: u64,
+    callers: u64,
+    make: &(dyn Fn() -> Box<dyn FnMut() + 'a> + Sync),
+) -> Duration {
+    let per_caller = iters.div_ceil(callers);
+    let ready = std::sync::Barrier::new(callers as usize + 1);
+    let finished = thread::scope(|s| {
+        for _ in 0..callers {
+            s.spawn(|| {
+                let mut call = make();
+                ready.wait();
+                (0..per_caller).for_each(|_| call());
+            });
+        }
+        ready.wait();
+        Instant::now()
+    });
+    finished.elapsed()
+}
+
+/// Calls per second with 1, 2 and 8 caller threads, trivial body. Criterion's time
+/// per iteration is wall time per call of the whole group of callers.
+fn throughput(c: &mut Criterion) {
+    let t = Target::new();
+    let mpsc_tx = mpsc_thread(&t.file);
+    let mut g = c.benchmark_group("throughput");
+    g.throughput(Throughput::Elements(1));
+    let mpsc_tx = std::sync::Mutex::new(mpsc_tx);
+    let (t, mpsc_tx) = (&t, &mpsc_tx);
+    for callers in [1_u64, 2, 8] {
+        g.bench_with_input(
+            BenchmarkId::new("setns_in_place", callers),
+            &callers,
+            |b, &n| {
+                b.iter_custom(|iters| {
+                    spread(iters, n, &|| {
+                        // Each caller's home is its own thread's namespace.
+                        let home = File::open("/proc/thread-self/ns/net").unwrap();
+                        Box::new(move || {
+                            black_box(setns_in_place(&t.file, &home, 1));
+                        })
+                    })
+                })
+            },
+        );
+        g.bench_with_input(
+            BenchmarkId::new("mpsc_thread", callers),
+            &callers,
+            |b, &n| {
+                b.iter_custom(|iters| {
+                    spread(iters, n, &|| {
+                        let tx = mpsc_tx.lock().unwrap().clone();
+                        Box::new(move || {
+                            black_box(mpsc_call(&tx, 1));
+                        })
+                    })
+                })
+            },
+        );
+        g.bench_with_input(BenchmarkId::new("ns_run", callers), &callers, |b, &n| {
+            b.iter_custom(|iters| {
+                spread(iters, n, &|| {
+                    Box::new(move || {
+                        black_box(t.ns.run(|| work(1)).unwrap());
+                    })
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
+/// 8 callers, a 1 ms body: the pool grows so that slow bodies run in parallel.
+fn slow_body(c: &mut Criterion) {
+    let t = Target::new();
+    let single = Runtime::builder().max_threads_per_ns(1).build();
+    let pooled = Runtime::builder().max_threads_per_ns(8).build();
+    let body = || thread::sleep(Duration::from_millis(1));
+    let mut g = c.benchmark_group("slow_body_8_callers");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(1));
+    let t = &t;
+    for (name, rt) in [("one_thread", &single), ("ns_run_pool", &pooled)] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                spread(iters, 8, &|| Box::new(move || rt.run(&t.ns, body).unwrap()))
+            })
+        });
+    }
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = back_to_back, sparse, throughput, slow_body
+}
+criterion_main!(benches);
