@@ -86,9 +86,18 @@ fn main() {
     let ticks = namespace_thread_ticks() - ticks_before;
     let idle_cpu_percent = ticks as f64 / clock_ticks() / window.as_secs_f64() * 100.0;
 
-    println!("1000 namespaces created:               {:>8.1} ms", created.as_secs_f64() * 1e3);
-    println!("1000 first calls (one thread each):    {:>8.1} ms", first_call.as_secs_f64() * 1e3);
-    println!("created and first-called, in all:      {:>8.1} ms", total.as_secs_f64() * 1e3);
+    println!(
+        "1000 namespaces created:               {:>8.1} ms",
+        created.as_secs_f64() * 1e3
+    );
+    println!(
+        "1000 first calls (one thread each):    {:>8.1} ms",
+        first_call.as_secs_f64() * 1e3
+    );
+    println!(
+        "created and first-called, in all:      {:>8.1} ms",
+        total.as_secs_f64() * 1e3
+    );
     println!("process RSS growth for 1000 threads:   {rss_growth_mib:>8.1} MiB");
     println!("CPU of 1000 idle namespace threads, 5 s: {idle_cpu_percent:>6.2} % of one CPU ({ticks} ticks)");
 

@@ -35,6 +35,7 @@
 //! All namespace operations need `CAP_SYS_ADMIN` (root); without it they return
 //! [`Error::PermissionDenied`].
 
+mod audit;
 mod error;
 mod kind;
 mod link;
@@ -44,6 +45,7 @@ mod netns;
 mod runtime;
 mod sys;
 
+pub use audit::{audit, Audit, NsDifference, RetiredThread, StrayThread};
 pub use error::{Error, Result};
 pub use kind::NsKind;
 pub use name::NETNS_RUN_DIR;

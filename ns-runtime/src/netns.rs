@@ -261,6 +261,8 @@ fn unshare_on_helper_thread(kind: NsKind) -> Result<NsFile> {
     let spawned = std::thread::Builder::new()
         .name("ns-create".into())
         .spawn(move || -> Result<NsFile> {
+            // Ours, and about to sit in a namespace of its own: not a stray.
+            let _registered = crate::runtime::register(kind, None);
             nix::sched::unshare(kind.clone_flag()).map_err(|e| {
                 Error::syscall(
                     "unshare",

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::kind::NsKind;
@@ -20,8 +20,19 @@ pub(crate) struct NsId {
 }
 
 /// Per-thread namespace files: `/proc/self` is the *main* thread, not the caller.
-pub(crate) fn thread_self_ns_path(kind: NsKind) -> PathBuf {
-    PathBuf::from(format!("/proc/thread-self/ns/{}", kind.proc_name()))
+/// A static string: namespace threads check it before they sleep, and that must
+/// not allocate.
+pub(crate) fn thread_self_ns_path(kind: NsKind) -> &'static Path {
+    Path::new(match kind {
+        NsKind::Net => "/proc/thread-self/ns/net",
+        NsKind::Uts => "/proc/thread-self/ns/uts",
+        NsKind::Ipc => "/proc/thread-self/ns/ipc",
+        NsKind::Mnt => "/proc/thread-self/ns/mnt",
+        NsKind::Pid => "/proc/thread-self/ns/pid",
+        NsKind::User => "/proc/thread-self/ns/user",
+        NsKind::Cgroup => "/proc/thread-self/ns/cgroup",
+        NsKind::Time => "/proc/thread-self/ns/time",
+    })
 }
 
 // NS_GET_NSTYPE = _IO(0xb7, 0x3), from <linux/nsfs.h>.
@@ -94,5 +105,14 @@ pub(crate) fn enter(fd: BorrowedFd<'_>, kind: NsKind) -> io::Result<()> {
 
 /// Identity of the calling thread's namespace of `kind`.
 pub(crate) fn current_thread_ns(kind: NsKind) -> Result<NsFile> {
-    NsFile::open(&thread_self_ns_path(kind), kind)
+    NsFile::open(thread_self_ns_path(kind), kind)
+}
+
+/// Identity of the calling thread's namespace of `kind` (one `stat`, no fd).
+pub(crate) fn thread_ns_id(kind: NsKind) -> io::Result<NsId> {
+    let stat = nix::sys::stat::stat(thread_self_ns_path(kind)).map_err(io::Error::from)?;
+    Ok(NsId {
+        dev: stat.st_dev,
+        ino: stat.st_ino,
+    })
 }

@@ -132,6 +132,9 @@ pub fn is_runtime_thread(task: &TaskNs) -> bool {
 /// thread sits in the host namespace, and every namespace thread sits in the
 /// namespace it is named after.
 pub fn assert_threads_where_they_belong() {
+    let audit = ns_runtime::audit().expect("audit");
+    assert!(audit.strays.is_empty(), "{audit:#?}");
+    // And the same from procfs directly, without the library under test.
     let host = host_net_inode();
     for task in tasks() {
         if let Some(inode) = task

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 pub(crate) use pool::Pool;
 pub(crate) use pool_ref::PoolRef;
+pub(crate) use worker::{namespace_threads, register};
 
 use crate::error::Result;
 use crate::namespace::Namespace;

@@ -197,7 +197,12 @@ impl Pool {
     /// that is called every few hundred microseconds keeps its thread awake (a call
     /// then costs a hand-off, not the wake-up of an idle CPU); one called rarely
     /// lets it sleep after the short spin.
-    pub(crate) fn serve(&self) {
+    ///
+    /// Before it sleeps, it checks that it is still in its namespace. One that is
+    /// not (a body called `setns` through code the attribute cannot see) retires:
+    /// it leaves the pool, is reported by [`audit`](crate::audit), and never runs
+    /// another job.
+    pub(crate) fn serve(&self, tid: u32) {
         let config = &self.runtime.config;
         let longest_spin = config.max_idle_spin.max(config.spin);
         let mut idle_spin = config.spin;
@@ -235,6 +240,18 @@ impl Pool {
             if work_came || !state.queue.is_empty() {
                 continue;
             }
+            if let Some(found_inode) = self.moved_away() {
+                state.idle -= 1;
+                state.threads -= 1;
+                drop(state);
+                crate::audit::record_retired(crate::audit::RetiredThread {
+                    tid,
+                    kind: self.ns.kind(),
+                    home_inode: self.ns.id().ino,
+                    found_inode,
+                });
+                return;
+            }
             state.sleeping += 1;
             let (guard, wait) = self
                 .wakeup
@@ -247,6 +264,18 @@ impl Pool {
                 state.threads -= 1;
                 return;
             }
+        }
+    }
+}
+
+impl Pool {
+    /// The inode the calling worker is in, if it is not its namespace's.
+    fn moved_away(&self) -> Option<u64> {
+        let home = self.ns.id();
+        match crate::sys::thread_ns_id(self.ns.kind()) {
+            Ok(now) if now != home => Some(now.ino),
+            // Could not tell (procfs unreadable): keep serving rather than guess.
+            _ => None,
         }
     }
 }

@@ -1,0 +1,164 @@
+//! Which threads of this process sit in other namespaces than the main thread, and
+//! which namespace threads were found moved and retired.
+//!
+//! `lsns` and `/proc/PID/ns` show only a process's main thread; a thread moved by
+//! `setns` is invisible there. This reads `/proc/self/task/*/ns/*` instead.
+
+use std::fs;
+use std::sync::{Mutex, PoisonError};
+
+use crate::error::{Error, Result};
+use crate::kind::NsKind;
+use crate::runtime::namespace_threads;
+
+/// A thread found in another namespace than the main thread's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StrayThread {
+    /// The thread's id (as in `/proc/self/task/TID`).
+    pub tid: u32,
+    /// The thread's name (`comm`).
+    pub name: String,
+    /// The kinds in which it differs from where it should be.
+    pub differences: Vec<NsDifference>,
+    /// Whether it is a namespace thread of this crate (then it left its home).
+    pub namespace_thread: bool,
+}
+
+/// One kind of namespace in which a thread is not where it should be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NsDifference {
+    /// The kind.
+    pub kind: NsKind,
+    /// The inode it should be in: the main thread's, or a namespace thread's home.
+    pub expected_inode: u64,
+    /// The inode it is in.
+    pub actual_inode: u64,
+}
+
+/// A namespace thread that was found outside its namespace when it went idle (a
+/// body changed its namespace through code the attribute cannot see), and so was
+/// retired instead of being reused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetiredThread {
+    /// The thread's id.
+    pub tid: u32,
+    /// Its namespace's kind.
+    pub kind: NsKind,
+    /// The namespace it belonged to.
+    pub home_inode: u64,
+    /// Where it was found.
+    pub found_inode: u64,
+}
+
+/// The result of [`audit`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Audit {
+    /// How many threads were looked at.
+    pub threads_checked: usize,
+    /// Threads in other namespaces than they should be.
+    pub strays: Vec<StrayThread>,
+    /// Namespace threads retired since the last audit because they had moved.
+    pub retired: Vec<RetiredThread>,
+}
+
+impl Audit {
+    /// No stray thread and no retired namespace thread.
+    pub fn is_clean(&self) -> bool {
+        self.strays.is_empty() && self.retired.is_empty()
+    }
+}
+
+static RETIRED: Mutex<Vec<RetiredThread>> = Mutex::new(Vec::new());
+
+pub(crate) fn record_retired(thread: RetiredThread) {
+    RETIRED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(thread);
+}
+
+/// Lists the threads of this process that sit in a namespace other than the main
+/// thread's and are not namespace threads at home, and the namespace threads
+/// retired since the last call (each is reported once).
+///
+/// ```no_run
+/// # fn main() -> Result<(), ns_runtime::Error> {
+/// let ns = ns_runtime::NetNs::create()?;
+/// ns.run(|| { /* work inside */ })?;
+/// let audit = ns_runtime::audit()?;
+/// assert!(audit.is_clean(), "{audit:#?}");
+/// # Ok(())
+/// # }
+/// ```
+pub fn audit() -> Result<Audit> {
+    let main: Vec<(NsKind, Option<u64>)> = NsKind::ALL
+        .into_iter()
+        .map(|kind| {
+            (
+                kind,
+                link_inode(&format!("/proc/self/ns/{}", kind.proc_name())),
+            )
+        })
+        .collect();
+    let homes = namespace_threads();
+    let tasks = fs::read_dir("/proc/self/task")
+        .map_err(|e| Error::syscall("readdir", "/proc/self/task", e))?;
+    let mut audit = Audit::default();
+    for task in tasks.flatten() {
+        let Some(tid) = task
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        audit.threads_checked += 1;
+        let home = homes.iter().find(|(t, ..)| *t == tid);
+        let mut differences = Vec::new();
+        for &(kind, main_inode) in &main {
+            let path = format!("/proc/self/task/{tid}/ns/{}", kind.proc_name());
+            // A thread can exit while we look; a kind the kernel lacks has no link.
+            let (Some(actual), Some(main_inode)) = (link_inode(&path), main_inode) else {
+                continue;
+            };
+            let expected = match home {
+                Some(&(_, home_kind, Some(home_inode))) if home_kind == kind => home_inode,
+                // A helper creating a namespace of this kind: anywhere is right.
+                Some(&(_, home_kind, None)) if home_kind == kind => actual,
+                _ => main_inode,
+            };
+            if actual != expected {
+                differences.push(NsDifference {
+                    kind,
+                    expected_inode: expected,
+                    actual_inode: actual,
+                });
+            }
+        }
+        if !differences.is_empty() {
+            let name = fs::read_to_string(format!("/proc/self/task/{tid}/comm"))
+                .map(|n| n.trim_end().to_owned())
+                .unwrap_or_default();
+            audit.strays.push(StrayThread {
+                tid,
+                name,
+                differences,
+                namespace_thread: home.is_some(),
+            });
+        }
+    }
+    audit.retired = std::mem::take(&mut *RETIRED.lock().unwrap_or_else(PoisonError::into_inner));
+    Ok(audit)
+}
+
+/// The inode in a `kind:[INODE]` namespace link.
+fn link_inode(path: &str) -> Option<u64> {
+    let target = fs::read_link(path).ok()?;
+    let target = target.to_str()?;
+    let inner = target.split_once(":[")?.1.strip_suffix(']')?;
+    inner.parse().ok()
+}
