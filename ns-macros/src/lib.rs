@@ -11,6 +11,8 @@ mod calls;
 mod check;
 mod entry;
 mod expand;
+#[cfg(test)]
+mod fuzz;
 
 use proc_macro::TokenStream;
 
