@@ -13,11 +13,64 @@ use proptest::prelude::*;
 use crate::entry::in_netns;
 
 const WORDS: &[&str] = &[
-    "fn", "f", "ns", "self", "Self", "&", "mut", "->", ":", ",", "=", "==", "crate", "\"x\"",
-    "\"a::b\"", "async", "const", "unsafe", "extern", "\"C\"", "pub", "spawn", "std", "thread",
-    "tokio", "rayon", "setns", "unshare", "allow_spawn", "::", "...", "1", "'a", "<", ">",
-    "impl", "dyn", "_", ";", "#", "!", ".", "?", "where", "T", "Result", "move", "|", "||",
-    "return", "let", "struct", "trait", "vec", "println", "par_iter", "Command", "NetNs",
+    "fn",
+    "f",
+    "ns",
+    "self",
+    "Self",
+    "&",
+    "mut",
+    "->",
+    ":",
+    ",",
+    "=",
+    "==",
+    "crate",
+    "\"x\"",
+    "\"a::b\"",
+    "async",
+    "const",
+    "unsafe",
+    "extern",
+    "\"C\"",
+    "pub",
+    "spawn",
+    "std",
+    "thread",
+    "tokio",
+    "rayon",
+    "setns",
+    "unshare",
+    "allow_spawn",
+    "::",
+    "...",
+    "1",
+    "'a",
+    "<",
+    ">",
+    "impl",
+    "dyn",
+    "_",
+    ";",
+    "#",
+    "!",
+    ".",
+    "?",
+    "where",
+    "T",
+    "Result",
+    "move",
+    "|",
+    "||",
+    "return",
+    "let",
+    "struct",
+    "trait",
+    "vec",
+    "println",
+    "par_iter",
+    "Command",
+    "NetNs",
 ];
 
 /// Source text of a random, delimiter-balanced token tree sequence.
@@ -66,10 +119,18 @@ fn check(args: &str, item: &str) -> Result<(), TestCaseError> {
 /// `(seed index, operation, position, replacement)`: delete, duplicate or replace
 /// one token of a valid function (inside groups too, via the flat text).
 fn mutated_seed() -> impl Strategy<Value = (String, String)> {
-    (0..SEEDS.len(), 0..3_u8, any::<prop::sample::Index>(), tokens()).prop_map(
-        |(seed, op, at, replacement)| {
+    (
+        0..SEEDS.len(),
+        0..3_u8,
+        any::<prop::sample::Index>(),
+        tokens(),
+    )
+        .prop_map(|(seed, op, at, replacement)| {
             let (args, item) = SEEDS[seed];
-            let text = item.parse::<TokenStream>().map(|t| t.to_string()).unwrap_or_default();
+            let text = item
+                .parse::<TokenStream>()
+                .map(|t| t.to_string())
+                .unwrap_or_default();
             let mut words: Vec<String> = text.split_whitespace().map(str::to_owned).collect();
             if !words.is_empty() {
                 let i = at.index(words.len());
@@ -82,8 +143,7 @@ fn mutated_seed() -> impl Strategy<Value = (String, String)> {
                 }
             }
             (args.to_owned(), words.join(" "))
-        },
-    )
+        })
 }
 
 proptest! {
