@@ -120,3 +120,37 @@ fn a_namespace_thread_moved_by_a_body_is_retired_and_never_reused() {
     assert_eq!(inode, home.inode());
     assert_ne!(tid, moved_tid);
 }
+
+#[test]
+fn threads_of_ours_that_are_exiting_are_never_strays() {
+    require_root!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Threads that end all the time: helpers of `create`, and namespace threads
+    // with a keep-alive of zero.
+    let rt = Runtime::builder()
+        .keep_alive(Duration::ZERO)
+        .max_idle_spin(Duration::ZERO)
+        .spin(Duration::ZERO)
+        .build();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    thread::scope(|s| {
+        s.spawn(|| {
+            for _ in 0..200 {
+                let ns = NetNs::create().unwrap();
+                rt.run(&ns, || ()).unwrap();
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        let mut audits = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let audit = audit().unwrap();
+            let ours: Vec<_> = audit
+                .strays
+                .iter()
+                .filter(|s| s.name.starts_with("ns-"))
+                .collect();
+            assert!(ours.is_empty(), "after {audits} audits: {ours:#?}");
+            audits += 1;
+        }
+    });
+}

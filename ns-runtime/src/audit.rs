@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 
 use crate::error::{Error, Result};
 use crate::kind::NsKind;
-use crate::runtime::namespace_threads;
+use crate::runtime::AuditGuard;
 
 /// A thread found in another namespace than the main thread's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,32 +104,57 @@ pub fn audit() -> Result<Audit> {
             )
         })
         .collect();
-    let homes = namespace_threads();
-    let tasks = fs::read_dir("/proc/self/task")
-        .map_err(|e| Error::syscall("readdir", "/proc/self/task", e))?;
-    let mut audit = Audit::default();
-    for task in tasks.flatten() {
-        let Some(tid) = task
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        audit.threads_checked += 1;
-        let home = homes.iter().find(|(t, ..)| *t == tid);
+    let guard = AuditGuard::begin();
+    let tasks: Vec<u32> = fs::read_dir("/proc/self/task")
+        .map_err(|e| Error::syscall("readdir", "/proc/self/task", e))?
+        .flatten()
+        .filter_map(|task| task.file_name().to_str().and_then(|s| s.parse().ok()))
+        .collect();
+    let mut seen = Vec::with_capacity(tasks.len());
+    for tid in tasks {
+        let links: Vec<(NsKind, Option<u64>)> = NsKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let path = format!("/proc/self/task/{tid}/ns/{}", kind.proc_name());
+                (kind, link_inode(&path))
+            })
+            .collect();
+        seen.push((tid, links));
+    }
+    // Read after the scan: every thread the scan found in a namespace of its own
+    // had registered before it entered, and nothing is swept until `guard` drops.
+    let homes = guard.namespace_threads();
+    drop(guard);
+    let mut audit = Audit {
+        threads_checked: seen.len(),
+        ..Audit::default()
+    };
+    for (tid, links) in seen {
+        let home = homes.iter().find(|home| home.tid == tid);
         let mut differences = Vec::new();
-        for &(kind, main_inode) in &main {
-            let path = format!("/proc/self/task/{tid}/ns/{}", kind.proc_name());
+        for (&(kind, main_inode), &(_, actual)) in main.iter().zip(&links) {
             // A thread can exit while we look; a kind the kernel lacks has no link.
-            let (Some(actual), Some(main_inode)) = (link_inode(&path), main_inode) else {
+            let (Some(actual), Some(main_inode)) = (actual, main_inode) else {
                 continue;
             };
-            let expected = match home {
-                Some(&(_, home_kind, Some(home_inode))) if home_kind == kind => home_inode,
-                // A helper creating a namespace of this kind: anywhere is right.
-                Some(&(_, home_kind, None)) if home_kind == kind => actual,
-                _ => main_inode,
+            let (expected, actual) = match home {
+                Some(home) if home.kind == kind => match home.inode {
+                    // Not entered yet: still where it was born, which is right too.
+                    Some(_) if home.entering && actual == main_inode => (actual, actual),
+                    // The scan may have read the link before the thread entered;
+                    // registered as entered now, a fresh read is the truth.
+                    Some(home_inode) if actual != home_inode => {
+                        let path = format!("/proc/self/task/{tid}/ns/{}", kind.proc_name());
+                        match link_inode(&path) {
+                            Some(now) => (home_inode, now),
+                            None => continue, // gone meanwhile
+                        }
+                    }
+                    Some(home_inode) => (home_inode, actual),
+                    // A helper creating a namespace of this kind: anywhere is right.
+                    None => (actual, actual),
+                },
+                _ => (main_inode, actual),
             };
             if actual != expected {
                 differences.push(NsDifference {

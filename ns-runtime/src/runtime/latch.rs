@@ -1,8 +1,9 @@
 //! A one-shot latch: the caller spins briefly, then parks; the namespace thread sets
 //! it and wakes the caller only if the caller went to sleep.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::thread::{self, Thread};
+use std::sync::atomic::Ordering;
+
+use super::sync::{thread, AtomicBool, AtomicU32, Thread};
 use std::time::{Duration, Instant};
 
 const UNSET: u32 = 0;
@@ -98,10 +99,11 @@ pub(crate) fn spin_until(budget: Duration, mut done: impl FnMut() -> bool) -> bo
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;
+    use std::thread;
 
     #[test]
     fn wait_returns_after_set_from_another_thread_with_and_without_spin() {

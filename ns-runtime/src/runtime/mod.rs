@@ -2,8 +2,11 @@
 
 mod job;
 mod latch;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod pool;
 mod pool_ref;
+mod sync;
 mod worker;
 
 use std::collections::HashMap;
@@ -13,7 +16,7 @@ use std::time::Duration;
 
 pub(crate) use pool::Pool;
 pub(crate) use pool_ref::PoolRef;
-pub(crate) use worker::{namespace_threads, register};
+pub(crate) use worker::{register, AuditGuard};
 
 use crate::error::Result;
 use crate::namespace::Namespace;
@@ -43,7 +46,8 @@ impl Default for Config {
 }
 
 /// A set of namespace threads: per namespace, a small pool of OS threads that
-/// entered it once, at birth, and never leave it.
+/// entered it once, at birth, and never leave it. Dropping the last clone of a
+/// runtime lets its idle threads exit at once.
 ///
 /// Most programs use the process-wide [`Runtime::global`] through [`NetNs::run`] and
 /// the [`in_netns`](crate::in_netns) attribute. A separate runtime has its own
@@ -67,6 +71,27 @@ impl Default for Config {
 #[derive(Clone)]
 pub struct Runtime {
     inner: Arc<RuntimeInner>,
+    /// Shared by the clones of this runtime; when the last one is dropped, the
+    /// runtime's idle threads exit at once (busy ones after their job).
+    _owner: Arc<Owner>,
+}
+
+struct Owner(Arc<RuntimeInner>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let pools: Vec<Arc<Pool>> = self
+            .0
+            .pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for pool in pools {
+            pool.close();
+        }
+    }
 }
 
 pub(crate) struct RuntimeInner {
@@ -97,12 +122,14 @@ impl Runtime {
     }
 
     fn with_config(config: Config, global: bool) -> Runtime {
+        let inner = Arc::new(RuntimeInner {
+            config,
+            pools: Mutex::new(HashMap::new()),
+            global,
+        });
         Runtime {
-            inner: Arc::new(RuntimeInner {
-                config,
-                pools: Mutex::new(HashMap::new()),
-                global,
-            }),
+            _owner: Arc::new(Owner(Arc::clone(&inner))),
+            inner,
         }
     }
 

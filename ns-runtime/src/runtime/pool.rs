@@ -2,13 +2,13 @@
 //! when all are busy, and exit after a keep-alive.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
-use std::thread;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use super::job::{JobRef, StackJob};
 use super::latch::spin_until;
+use super::sync::{self, AtomicUsize, Condvar, Mutex, MutexGuard, Ready};
 use super::worker;
 use super::RuntimeInner;
 use crate::error::{Error, Result};
@@ -37,6 +37,8 @@ struct State {
     idle: usize,
     /// Idle workers waiting on `wakeup`.
     sleeping: usize,
+    /// The runtime was dropped: idle workers exit at once.
+    closed: bool,
 }
 
 impl Pool {
@@ -52,9 +54,14 @@ impl Pool {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // No code panics while holding the lock (jobs run outside it), so a poisoned
-        // lock still guards consistent state.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        sync::lock(&self.state)
+    }
+
+    /// Makes every worker exit as soon as it is idle (a busy one finishes its job
+    /// first): the runtime that owns this pool was dropped.
+    pub(crate) fn close(&self) {
+        self.lock().closed = true;
+        self.wakeup.notify_all();
     }
 
     /// Runs `f` on a thread of this pool and waits for it.
@@ -153,33 +160,26 @@ impl Pool {
     /// Starts one worker and waits until it is inside the namespace or has failed to
     /// enter it. The caller has already counted it in `threads` and `starting`.
     fn start_worker(&self) -> Result<()> {
-        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+        let ready = Arc::new(Ready::new());
         let Some(pool) = self.me.upgrade() else {
             unreachable!("a pool is only used through an Arc that keeps it alive");
         };
-        let config = &self.runtime.config;
-        let mut builder = thread::Builder::new().name(format!("ns-{}", self.ns.id().ino));
-        if let Some(size) = config.stack_size {
-            builder = builder.stack_size(size);
-        }
-        let worker = builder
-            .spawn(move || worker::main(pool, ready_tx))
-            .map_err(|source| Error::ThreadSpawn {
-                target: self.ns.to_string(),
-                source,
-            })?;
-        // The worker always sends once before it can exit.
-        let ready = ready_rx.recv().unwrap_or_else(|_| {
-            Err(Error::ThreadSpawn {
-                target: self.ns.to_string(),
-                source: std::io::Error::other("namespace thread exited before it started"),
-            })
-        });
-        if ready.is_err() {
+        let name = format!("ns-{}", self.ns.id().ino);
+        let report = Arc::clone(&ready);
+        let worker = sync::spawn(name, self.runtime.config.stack_size, move || {
+            worker::main(pool, &report)
+        })
+        .map_err(|source| Error::ThreadSpawn {
+            target: self.ns.to_string(),
+            source,
+        })?;
+        // The worker always reports once before it can exit.
+        let started = ready.wait();
+        if started.is_err() {
             // A thread that could not enter leaves nothing behind: wait until it is gone.
             let _ = worker.join();
         }
-        ready
+        started
     }
 
     /// Bookkeeping of a worker that has entered the namespace.
@@ -240,6 +240,11 @@ impl Pool {
             if work_came || !state.queue.is_empty() {
                 continue;
             }
+            if state.closed {
+                state.idle -= 1;
+                state.threads -= 1;
+                return;
+            }
             if let Some(found_inode) = self.moved_away() {
                 state.idle -= 1;
                 state.threads -= 1;
@@ -253,13 +258,10 @@ impl Pool {
                 return;
             }
             state.sleeping += 1;
-            let (guard, wait) = self
-                .wakeup
-                .wait_timeout(state, config.keep_alive)
-                .unwrap_or_else(PoisonError::into_inner);
+            let (guard, timed_out) = sync::wait_timeout(&self.wakeup, state, config.keep_alive);
             state = guard;
             state.sleeping -= 1;
-            if wait.timed_out() && state.queue.is_empty() {
+            if (timed_out || state.closed) && state.queue.is_empty() {
                 state.idle -= 1;
                 state.threads -= 1;
                 return;
@@ -271,6 +273,9 @@ impl Pool {
 impl Pool {
     /// The inode the calling worker is in, if it is not its namespace's.
     fn moved_away(&self) -> Option<u64> {
+        if cfg!(loom) {
+            return None; // loom threads never entered anything
+        }
         let home = self.ns.id();
         match crate::sys::thread_ns_id(self.ns.kind()) {
             Ok(now) if now != home => Some(now.ino),

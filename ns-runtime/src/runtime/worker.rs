@@ -2,46 +2,122 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::pool::Pool;
+use super::sync::Ready;
 use crate::error::Result;
 use crate::kind::NsKind;
 use crate::sys::NsId;
 
-/// Every live thread of ours that sits in a namespace of its own: tid → (kind,
-/// home inode, or `None` for a helper still creating its namespace). Registered
-/// before the thread enters (so that `audit` never mistakes an entering thread for
-/// a stray) and removed when it ends.
-type Registry = HashMap<u32, (NsKind, Option<u64>)>;
+/// Every thread of ours that sits in a namespace of its own: tid → entry.
+/// Registered before the thread enters (so that `audit` never mistakes an entering
+/// thread for a stray). An entry outlives its guard: a thread is still there, in
+/// its namespace, for a moment after its last line of Rust, so the entry is only
+/// marked as exiting and swept once `/proc/self/task/TID` is gone.
+#[derive(Clone, Copy)]
+struct Entry {
+    kind: NsKind,
+    /// Its namespace's inode; `None` for a helper still creating it.
+    home: Option<u64>,
+    /// Inside its namespace already (before, it is still where it was born).
+    entered: bool,
+    exiting: bool,
+}
+
+/// What `audit` needs to know of one registered thread.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Home {
+    pub(crate) tid: u32,
+    pub(crate) kind: NsKind,
+    /// `None`: a helper creating its namespace (anywhere is right).
+    pub(crate) inode: Option<u64>,
+    /// Not entered yet: where it was born is right too.
+    pub(crate) entering: bool,
+}
+
+#[derive(Default)]
+struct Registry {
+    threads: HashMap<u32, Entry>,
+    /// Audits under way: while one scans `/proc`, nothing is swept, so that every
+    /// thread it sees is still registered when it looks.
+    audits: usize,
+}
 
 static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
 
 fn registry<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
     let mut guard = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
-    f(guard.get_or_insert_with(HashMap::new))
+    f(guard.get_or_insert_with(Registry::default))
 }
 
-/// (tid, kind, home inode) of every registered thread.
-pub(crate) fn namespace_threads() -> Vec<(u32, NsKind, Option<u64>)> {
-    registry(|threads| {
-        threads
-            .iter()
-            .map(|(&tid, &(kind, inode))| (tid, kind, inode))
-            .collect()
-    })
+impl Registry {
+    /// Forgets the exiting threads that are gone (unless an audit is looking).
+    fn sweep(&mut self) {
+        if self.audits == 0 {
+            self.threads.retain(|tid, entry| {
+                !entry.exiting || std::path::Path::new(&format!("/proc/self/task/{tid}")).exists()
+            });
+        }
+    }
 }
 
-/// The calling thread's registration; removed when dropped, however the thread
-/// ends.
+/// An audit under way; see [`Registry::audits`].
+pub(crate) struct AuditGuard(());
+
+impl AuditGuard {
+    pub(crate) fn begin() -> AuditGuard {
+        registry(|r| r.audits += 1);
+        AuditGuard(())
+    }
+
+    /// (tid, kind, home inode) of every registered thread, exiting ones included:
+    /// called after the scan, it covers every thread the scan saw.
+    pub(crate) fn namespace_threads(&self) -> Vec<Home> {
+        registry(|r| {
+            r.threads
+                .iter()
+                .map(|(&tid, entry)| Home {
+                    tid,
+                    kind: entry.kind,
+                    inode: entry.home,
+                    entering: !entry.entered,
+                })
+                .collect()
+        })
+    }
+}
+
+impl Drop for AuditGuard {
+    fn drop(&mut self) {
+        registry(|r| {
+            r.audits -= 1;
+            r.sweep();
+        });
+    }
+}
+
+/// The calling thread's registration; marked as exiting when dropped, however the
+/// thread ends.
 pub(crate) struct Registered(u32);
 
 /// Registers the calling thread as living in a namespace of `kind` (`home`: its
 /// inode; `None` while the thread is creating it).
 pub(crate) fn register(kind: NsKind, home: Option<u64>) -> Registered {
+    // (Under loom, threads may share an OS thread: the registry is not modelled.)
     let tid = nix::unistd::gettid().as_raw() as u32;
-    registry(|threads| threads.insert(tid, (kind, home)));
+    registry(|r| {
+        r.sweep();
+        r.threads.insert(
+            tid,
+            Entry {
+                kind,
+                home,
+                entered: false,
+                exiting: false,
+            },
+        )
+    });
     Registered(tid)
 }
 
@@ -49,17 +125,36 @@ impl Registered {
     pub(crate) fn tid(&self) -> u32 {
         self.0
     }
+
+    /// The thread is inside its namespace now.
+    pub(crate) fn entered(&self) {
+        registry(|r| {
+            if let Some(entry) = r.threads.get_mut(&self.0) {
+                entry.entered = true;
+            }
+        });
+    }
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        registry(|threads| threads.remove(&self.0));
+        registry(|r| {
+            if let Some(entry) = r.threads.get_mut(&self.0) {
+                entry.exiting = true;
+            }
+        });
     }
 }
 
+#[cfg(not(loom))]
 thread_local! {
     /// The namespace this thread is a namespace thread of, if it is one.
     static HOME: Cell<Option<NsId>> = const { Cell::new(None) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static HOME: Cell<Option<NsId>> = Cell::new(None);
 }
 
 /// Whether the calling thread is a namespace thread (of any namespace).
@@ -73,16 +168,16 @@ pub(crate) fn is_worker_of(id: NsId) -> bool {
 }
 
 /// The body of a namespace thread. Reports on `ready` whether it could enter.
-pub(crate) fn main(pool: Arc<Pool>, ready: SyncSender<Result<()>>) {
+pub(crate) fn main(pool: Arc<Pool>, ready: &Ready<Result<()>>) {
     let registered = register(pool.ns.kind(), Some(pool.ns.id().ino));
     if let Err(err) = pool.ns.enter_current_thread() {
         // Not inside: the thread ends here, in the namespace it was born in.
-        let _ = ready.send(Err(err));
+        ready.fill(Err(err));
         return;
     }
+    registered.entered();
     HOME.with(|home| home.set(Some(pool.ns.id())));
     pool.worker_started();
-    let _ = ready.send(Ok(()));
-    drop(ready);
+    ready.fill(Ok(()));
     pool.serve(registered.tid());
 }

@@ -1,0 +1,99 @@
+//! The synchronisation primitives of the hand-off, from `std`, or from `loom` when
+//! built with `--cfg loom` so that the model checker explores every interleaving of
+//! the real protocol code (see `loom_tests.rs`).
+
+#[cfg(loom)]
+pub(crate) use loom::{
+    sync::atomic::{AtomicBool, AtomicU32, AtomicUsize},
+    sync::{Condvar, Mutex, MutexGuard},
+    thread::{self, JoinHandle, Thread},
+};
+#[cfg(not(loom))]
+pub(crate) use std::{
+    sync::atomic::{AtomicBool, AtomicU32, AtomicUsize},
+    sync::{Condvar, Mutex, MutexGuard},
+    thread::{self, JoinHandle, Thread},
+};
+
+use std::io;
+use std::sync::{LockResult, PoisonError};
+use std::time::Duration;
+
+/// Waits on `condvar` for at most `timeout`; whether it timed out.
+///
+/// loom does not model time: there, a zero timeout times out at once (what makes
+/// the idle-exit path explorable) and any other waits for a notification.
+pub(crate) fn wait_timeout<'a, T>(
+    condvar: &Condvar,
+    guard: MutexGuard<'a, T>,
+    timeout: Duration,
+) -> (MutexGuard<'a, T>, bool) {
+    #[cfg(loom)]
+    if timeout.is_zero() {
+        return (guard, true);
+    }
+    let (guard, result) = condvar
+        .wait_timeout(guard, timeout)
+        .unwrap_or_else(PoisonError::into_inner);
+    (guard, result.timed_out())
+}
+
+/// Locks, ignoring poison: no code of ours panics while holding these locks (jobs
+/// run outside them), so a poisoned lock still guards consistent state.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    ignore_poison(mutex.lock())
+}
+
+fn ignore_poison<G>(result: LockResult<G>) -> G {
+    result.unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Spawns a namespace thread named `name`.
+pub(crate) fn spawn<F>(name: String, stack_size: Option<usize>, f: F) -> io::Result<JoinHandle<()>>
+where
+    F: FnOnce() + Send + 'static,
+{
+    #[cfg(loom)]
+    {
+        let _ = (name, stack_size);
+        Ok(thread::spawn(f))
+    }
+    #[cfg(not(loom))]
+    {
+        let mut builder = thread::Builder::new().name(name);
+        if let Some(size) = stack_size {
+            builder = builder.stack_size(size);
+        }
+        builder.spawn(f)
+    }
+}
+
+/// A one-shot slot a new worker fills once it is inside its namespace (or failed).
+pub(crate) struct Ready<T> {
+    slot: Mutex<Option<T>>,
+    filled: Condvar,
+}
+
+impl<T> Ready<T> {
+    pub(crate) fn new() -> Ready<T> {
+        Ready {
+            slot: Mutex::new(None),
+            filled: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn fill(&self, value: T) {
+        *lock(&self.slot) = Some(value);
+        self.filled.notify_one();
+    }
+
+    pub(crate) fn wait(&self) -> T {
+        let mut slot = lock(&self.slot);
+        loop {
+            if let Some(value) = slot.take() {
+                return value;
+            }
+            slot = ignore_poison(self.filled.wait(slot));
+        }
+    }
+}
