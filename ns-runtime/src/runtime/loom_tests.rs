@@ -59,10 +59,10 @@ fn pool(max_threads: usize, keep_alive: Duration) -> (Runtime, Arc<Pool>) {
 
 const LONG: Duration = Duration::from_secs(3600);
 
-#[test]
-fn loom_two_callers_one_thread() {
-    model("loom_two_callers_one_thread", || {
-        let (rt, pool) = pool(1, LONG);
+/// Two callers at once on a pool of at most `max_threads` threads.
+fn two_callers(name: &str, max_threads: usize) {
+    model(name, move || {
+        let (rt, pool) = pool(max_threads, LONG);
         let other = {
             let pool = Arc::clone(&pool);
             thread::spawn(move || pool.run(|| 2).unwrap())
@@ -71,6 +71,16 @@ fn loom_two_callers_one_thread() {
         assert_eq!(other.join().unwrap(), 2);
         drop(rt); // closes the pool: the worker exits, so the model can end
     });
+}
+
+#[test]
+fn loom_two_callers_one_thread() {
+    two_callers("loom_two_callers_one_thread", 1);
+}
+
+#[test]
+fn loom_growth_to_two_threads() {
+    two_callers("loom_growth_to_two_threads", 2);
 }
 
 #[test]
@@ -84,20 +94,6 @@ fn loom_idle_exit_races_a_new_caller() {
         };
         assert_eq!(pool.run(|| 1).unwrap(), 1);
         assert_eq!(pool.run(|| 3).unwrap(), 3);
-        assert_eq!(other.join().unwrap(), 2);
-        drop(rt);
-    });
-}
-
-#[test]
-fn loom_growth_to_two_threads() {
-    model("loom_growth_to_two_threads", || {
-        let (rt, pool) = pool(2, LONG);
-        let other = {
-            let pool = Arc::clone(&pool);
-            thread::spawn(move || pool.run(|| 2).unwrap())
-        };
-        assert_eq!(pool.run(|| 1).unwrap(), 1);
         assert_eq!(other.join().unwrap(), 2);
         drop(rt);
     });
