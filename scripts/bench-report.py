@@ -79,7 +79,7 @@ if os.path.exists(scale):
         s = json.load(f)
     print("### scale\n")
     print("| figure | value |\n|---|---:|")
-    print(f"| 1000 namespaces created (kernel `unshare` on helper threads) | {s['created_ms']:.0f} ms |")
+    print(f"| 1000 namespaces created (`NetNs::create` from one thread per vCPU) | {s['created_ms']:.0f} ms |")
     print(f"| 1000 first calls (start a namespace thread, `setns`, run) | {s['first_calls_ms']:.0f} ms |")
     print(f"| both, in all | {s['total_ms']:.0f} ms |")
     print(f"| process RSS growth for 1000 namespace threads | {s['rss_growth_mib']:.1f} MiB |")

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::sync::{thread, AtomicBool, AtomicU32, Thread};
+use super::sync::{park_timeout, thread, AtomicBool, AtomicU32, Thread};
 use std::time::{Duration, Instant};
 
 const UNSET: u32 = 0;
@@ -43,17 +43,29 @@ impl Latch {
     /// Blocks the owner until the latch is set: parks (after any spinning the
     /// caller did with [`Latch::spin`]).
     pub(crate) fn wait(&self) {
-        if self
+        // UNSET → SLEEPING; if that fails the state is SET, or already SLEEPING
+        // (after `wait_for`): either way only SET ends the wait.
+        let _ = self
             .state
-            .compare_exchange(UNSET, SLEEPING, Ordering::Acquire, Ordering::Acquire)
-            .is_err()
-        {
-            return; // set meanwhile
-        }
-        // `park` can return spuriously; only SET ends the wait.
+            .compare_exchange(UNSET, SLEEPING, Ordering::Acquire, Ordering::Acquire);
+        // `park` can return spuriously.
         while self.state.load(Ordering::Acquire) != SET {
             thread::park();
         }
+    }
+
+    /// Parks for up to about `timeout`; whether the latch is set.
+    pub(crate) fn wait_for(&self, timeout: Duration) -> bool {
+        // Once SLEEPING, the setter will unpark us; staying SLEEPING across calls
+        // only costs it one unpark.
+        let _ = self
+            .state
+            .compare_exchange(UNSET, SLEEPING, Ordering::Acquire, Ordering::Acquire);
+        if self.state.load(Ordering::Acquire) == SET {
+            return true;
+        }
+        park_timeout(timeout);
+        self.state.load(Ordering::Acquire) == SET
     }
 
     /// Sets the latch, waking its owner if it sleeps.

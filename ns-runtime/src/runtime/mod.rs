@@ -210,7 +210,8 @@ pub struct GlobalAlreadySet;
 
 impl Builder {
     /// At most this many threads per namespace serve calls from outside at once
-    /// (default 8, at least 1). A new one starts only when all are busy. Calls made
+    /// (default 8, at least 1). A new one starts only when a call has not been taken
+    /// up and no call has finished for about a millisecond. Calls made
     /// from namespace threads may exceed it, so that A → B → A cannot deadlock.
     pub fn max_threads_per_ns(mut self, max: usize) -> Builder {
         self.config.max_threads = max.max(1);

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::job::{JobRef, StackJob};
 use super::latch::spin_until;
@@ -24,7 +24,16 @@ pub(crate) struct Pool {
     wakeup: Condvar,
     /// `state.queue.len()`, readable without the lock by spinning workers.
     queued: AtomicUsize,
+    /// Jobs finished so far: waiting callers tell slow threads from busy ones.
+    completed: AtomicUsize,
+    /// Idle workers spinning for work: at most one, so that a grown pool does not
+    /// spend every CPU waiting.
+    spinning: AtomicUsize,
 }
+
+/// How long a caller whose job nobody has taken waits, with no job finishing
+/// anywhere in the pool, before it starts another thread.
+const GROWTH_PATIENCE: Duration = Duration::from_millis(1);
 
 #[derive(Default)]
 struct State {
@@ -50,6 +59,8 @@ impl Pool {
             state: Mutex::new(State::default()),
             wakeup: Condvar::new(),
             queued: AtomicUsize::new(0),
+            completed: AtomicUsize::new(0),
+            spinning: AtomicUsize::new(0),
         })
     }
 
@@ -77,14 +88,35 @@ impl Pool {
         // thread completes the job with the error instead).
         let job_ref = unsafe { job.as_job_ref() };
         let id = job_ref.id();
+        let mut completed = self.completed.load(Ordering::Relaxed);
         self.submit(job_ref);
-        if !job.latch.spin(self.runtime.config.spin) {
-            // Not done within the spin: if no thread has even taken the job, every
-            // thread is busy with something slow, and another one may start.
-            if !job.latch.is_taken() {
-                self.grow(id);
+        let spin = self.runtime.config.spin;
+        if !job.latch.spin(spin) {
+            // Still waiting. Another thread may start only if the job is not even
+            // taken and no job at all finished for a while: then every thread is
+            // stuck in something slow. (A thread that is merely descheduled on a
+            // busy machine, with jobs finishing around it, is no reason to add
+            // threads: they would only take CPU from it.)
+            let recheck = spin.max(GROWTH_PATIENCE);
+            // loom has no time to be patient with: there, decide before waiting.
+            let mut waited = cfg!(loom);
+            loop {
+                if waited {
+                    if job.latch.is_taken() {
+                        job.latch.wait();
+                        break;
+                    }
+                    let now = self.completed.load(Ordering::Relaxed);
+                    if now == completed {
+                        self.grow(id);
+                    }
+                    completed = now;
+                }
+                if job.latch.wait_for(recheck) {
+                    break;
+                }
+                waited = true;
             }
-            job.latch.wait();
         }
         job.into_result()
     }
@@ -225,6 +257,7 @@ impl Pool {
                 state.idle += 1;
                 // SAFETY: run above; not touched after this.
                 unsafe { job.release() };
+                self.completed.fetch_add(1, Ordering::Relaxed);
                 // Off the caller's path: it has been released.
                 let now = Instant::now();
                 if let Some(previous) = last_job.replace(now) {
@@ -235,7 +268,9 @@ impl Pool {
                 continue;
             }
             drop(state);
-            let work_came = spin_until(idle_spin, || self.queued.load(Ordering::Relaxed) > 0);
+            let work_came = self.spinning.fetch_add(1, Ordering::Relaxed) == 0
+                && spin_until(idle_spin, || self.queued.load(Ordering::Relaxed) > 0);
+            self.spinning.fetch_sub(1, Ordering::Relaxed);
             state = self.lock();
             if work_came || !state.queue.is_empty() {
                 continue;

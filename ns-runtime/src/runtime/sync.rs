@@ -38,6 +38,18 @@ pub(crate) fn wait_timeout<'a, T>(
     (guard, result.timed_out())
 }
 
+/// Parks the calling thread for up to `timeout` (loom has no time: there, until
+/// unparked).
+pub(crate) fn park_timeout(timeout: Duration) {
+    #[cfg(loom)]
+    {
+        let _ = timeout;
+        thread::park();
+    }
+    #[cfg(not(loom))]
+    thread::park_timeout(timeout);
+}
+
 /// Locks, ignoring poison: no code of ours panics while holding these locks (jobs
 /// run outside them), so a poisoned lock still guards consistent state.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
