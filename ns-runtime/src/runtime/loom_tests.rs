@@ -18,6 +18,12 @@ use crate::sys::NsFile;
 
 /// Runs `f` under loom and prints how many interleavings it explored.
 fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
+    model_bounded(name, 3, f);
+}
+
+/// As [`model`], with `bound` preemptions at most (unless `LOOM_MAX_PREEMPTIONS`
+/// says otherwise).
+fn model_bounded(name: &str, bound: usize, f: impl Fn() + Sync + Send + 'static) {
     // The deliberate panic of one model runs in every interleaving: keep it quiet.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -29,7 +35,7 @@ fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
     let count = Arc::clone(&explored);
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
+        builder.preemption_bound = Some(bound);
     }
     builder.check(move || {
         count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -85,7 +91,8 @@ fn loom_growth_to_two_threads() {
 
 #[test]
 fn loom_idle_exit_races_a_new_caller() {
-    model("loom_idle_exit_races_a_new_caller", || {
+    // Three calls and threads that come and go: bound 2 keeps it to minutes.
+    model_bounded("loom_idle_exit_races_a_new_caller", 2, || {
         // Zero keep-alive: a worker exits whenever it finds nothing to do.
         let (rt, pool) = pool(1, Duration::ZERO);
         let other = {
