@@ -20,16 +20,9 @@ use syn::{FnArg, ItemFn, Pat, PatIdent, ReturnType, Signature, Type};
 use crate::args::Args;
 
 pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
-    let ItemFn {
-        attrs,
-        vis,
-        sig,
-        block,
-    } = func;
+    let ItemFn { sig, block, .. } = func;
     let krate = &args.krate;
     let private = quote!(#krate::__private);
-
-    let send_checks = send_checks(sig, &private);
 
     let namespace = &args.namespace;
     // Hygienic, but located at the user's expression: if the expression is not a
@@ -62,14 +55,7 @@ pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         #private_at_ret::run(#handle, move || #closure_ret #block)
     };
 
-    quote! {
-        #(#attrs)*
-        #vis #sig {
-            #(#send_checks)*
-            #evaluate
-            #run
-        }
-    }
+    with_send_checks(args, func, quote!(#evaluate #run))
 }
 
 /// `tokens` with every span set to `span`, so that errors about them land there.
@@ -87,11 +73,15 @@ fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
 /// The function as written, with the `Send` checks in front of its body: what is
 /// emitted next to the errors when the function cannot be rewritten.
 pub(crate) fn fallback(args: &Args, func: &ItemFn) -> TokenStream {
+    let block = &func.block;
+    with_send_checks(args, func, quote!(#block))
+}
+
+/// The function's attributes, visibility and signature as written, and a body of
+/// its `Send` checks followed by `body`.
+fn with_send_checks(args: &Args, func: &ItemFn, body: TokenStream) -> TokenStream {
     let ItemFn {
-        attrs,
-        vis,
-        sig,
-        block,
+        attrs, vis, sig, ..
     } = func;
     let krate = &args.krate;
     let send_checks = send_checks(sig, &quote!(#krate::__private));
@@ -99,7 +89,7 @@ pub(crate) fn fallback(args: &Args, func: &ItemFn) -> TokenStream {
         #(#attrs)*
         #vis #sig {
             #(#send_checks)*
-            #block
+            #body
         }
     }
 }

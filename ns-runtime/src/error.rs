@@ -90,15 +90,6 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-
-    /// A namespace of a kind that a thread cannot live in.
-    #[error("{kind} namespaces cannot be entered by one thread of a multi-threaded process: {why}; start a child process in it instead (e.g. with `nsenter` or `std::process::Command` and `pre_exec`)")]
-    NotThreadJoinable {
-        /// The kind that was asked for.
-        kind: NsKind,
-        /// What the kernel does with such a namespace and a thread.
-        why: &'static str,
-    },
 }
 
 /// `Result` with this crate's [`Error`].
@@ -175,7 +166,6 @@ impl Error {
                 target: target.clone(),
                 source: io(source),
             },
-            Error::NotThreadJoinable { kind, why } => Error::NotThreadJoinable { kind: *kind, why },
         }
     }
 
@@ -183,10 +173,9 @@ impl Error {
     pub fn io_kind(&self) -> io::ErrorKind {
         match self {
             Error::NotFound { .. } => io::ErrorKind::NotFound,
-            Error::NotANamespace { .. }
-            | Error::WrongKind { .. }
-            | Error::InvalidName { .. }
-            | Error::NotThreadJoinable { .. } => io::ErrorKind::InvalidInput,
+            Error::NotANamespace { .. } | Error::WrongKind { .. } | Error::InvalidName { .. } => {
+                io::ErrorKind::InvalidInput
+            }
             Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
             Error::PermissionDenied { .. } => io::ErrorKind::PermissionDenied,
             Error::Syscall { source, .. } | Error::ThreadSpawn { source, .. } => source.kind(),

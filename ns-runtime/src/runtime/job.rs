@@ -27,7 +27,7 @@ unsafe impl Send for JobRef {}
 
 // A job is completed in two steps, so that the thread that ran it can do its own
 // bookkeeping (count itself idle) before the owner may return and submit again:
-// `run` (or `fail`) stores the result, `release` sets the latch.
+// `run` (or `fail_and_release`) stores the result, `release` sets the latch.
 impl JobRef {
     /// Tells the owner that a thread has taken the job (so no thread need be
     /// started for it).
@@ -48,15 +48,6 @@ impl JobRef {
         unsafe { (self.run)(self.data) }
     }
 
-    /// Stores `err` as the result instead of running the closure. Does not release.
-    ///
-    /// # Safety
-    /// As for [`JobRef::run`].
-    pub(crate) unsafe fn fail(&self, err: Error) {
-        // SAFETY: forwarded from this function's contract.
-        unsafe { (self.fail)(self.data, err) }
-    }
-
     /// Sets the latch: the owner may now read the result and free the job.
     ///
     /// # Safety
@@ -67,14 +58,16 @@ impl JobRef {
         unsafe { Latch::set(self.latch) }
     }
 
-    /// Fails the job with `err`, then releases it.
+    /// Stores `err` as the result instead of running the closure, then releases
+    /// the job.
     ///
     /// # Safety
     /// As for [`JobRef::run`]; afterwards the job may be gone.
     pub(crate) unsafe fn fail_and_release(self, err: Error) {
-        // SAFETY: forwarded from this function's contract.
+        // SAFETY: forwarded from this function's contract: the job is alive, not
+        // completed, and this is its one completion.
         unsafe {
-            self.fail(err);
+            (self.fail)(self.data, err);
             self.release();
         }
     }
