@@ -14,7 +14,7 @@ pub(crate) fn in_netns(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(func) => func,
         Err(err) => return not_a_function(item, err, errors),
     };
-    check::function(&func, &mut errors);
+    check::function(&func, args.as_ref().map(|a| &a.namespace), &mut errors);
     match (args, errors.finish()) {
         (Some(args), Ok(())) => expand::expand(&args, &func),
         // Keep the user's function so that one mistake gives one error and IDEs

@@ -9,13 +9,30 @@
 //!                                              __private::run(h, move || -> io::Result<T> { body })
 //!                                          }
 //! ```
+//!
+//! An `async fn` becomes a call of `__private::run_async` with a `'static` closure
+//! that makes an `async move` block of the body. A borrowed namespace parameter is
+//! rebound inside that block to a reference to a handle the block owns, so the
+//! body reads the same as before:
+//!
+//! ```text
+//! #[in_netns(ns)]                          async fn f(ns: &NetNs, port: u16) -> io::Result<T> {
+//! async fn f(ns: &NetNs, port: u16)  =>        (Send checks)
+//!     -> io::Result<T> { body }                let h = __private::NamespaceExpr::owned_handle(&(ns));
+//!                                              let b = h.clone();
+//!                                              __private::run_async(h, move || async move {
+//!                                                  let ns = &b;
+//!                                                  body
+//!                                              }).await
+//!                                          }
+//! ```
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::visit_mut::{self, VisitMut};
-use syn::{FnArg, ItemFn, Pat, PatIdent, ReturnType, Signature, Type};
+use syn::{Block, Expr, FnArg, ItemFn, Pat, PatIdent, ReturnType, Signature, Type};
 
 use crate::args::Args;
 
@@ -31,7 +48,8 @@ pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         "__ns_handle",
         Span::mixed_site().located_at(namespace.span()),
     );
-    let take = if borrows_receiver_only(sig) {
+    // An async body may outlive every borrow, so it always owns its handle.
+    let take = if borrows_receiver_only(sig) && sig.asyncness.is_none() {
         quote!(handle)
     } else {
         quote!(owned_handle)
@@ -51,11 +69,73 @@ pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         ReturnType::Default => (TokenStream::new(), sig.ident.span()),
     };
     let private_at_ret = respan(&private, ret_span);
-    let run = quote_spanned! {ret_span=>
-        #private_at_ret::run(#handle, move || #closure_ret #block)
+    let run = if sig.asyncness.is_some() {
+        let (clone, body) = async_body(sig, block, namespace, &handle);
+        quote_spanned! {ret_span=>
+            #clone
+            #private_at_ret::run_async(#handle, move || async move #body).await
+        }
+    } else {
+        quote_spanned! {ret_span=>
+            #private_at_ret::run(#handle, move || #closure_ret #block)
+        }
     };
 
     with_send_checks(args, func, quote!(#evaluate #run))
+}
+
+/// For an `async fn`: what to do before the call, and the block of the
+/// `async move` that runs on the namespace thread: the borrowed namespace
+/// parameter rebound to a handle the block owns, the output type pinned (so that
+/// `?` and `return` in the body infer as in the function), then the body.
+fn async_body(
+    sig: &Signature,
+    block: &Block,
+    namespace: &Expr,
+    handle: &Ident,
+) -> (TokenStream, TokenStream) {
+    let owned = Ident::new("__ns_body_handle", Span::mixed_site());
+    let (clone, rebind) = match borrowed_namespace_param(sig, namespace) {
+        Some(param) => (
+            quote!(let #owned = ::core::clone::Clone::clone(&#handle);),
+            quote!(#[allow(unused_variables)] let #param = &#owned;),
+        ),
+        None => (TokenStream::new(), TokenStream::new()),
+    };
+    let output = match &sig.output {
+        ReturnType::Type(_, ty) => {
+            let ty = erase_impl_trait(ty);
+            quote!(#ty)
+        }
+        ReturnType::Default => quote!(()),
+    };
+    let ret = Ident::new("__ns_ret", Span::mixed_site());
+    // As async-trait does: an unreachable `return` of the declared type.
+    let body = quote!({
+        #rebind
+        #[allow(unreachable_code)]
+        if let ::core::option::Option::Some(#ret) = ::core::option::Option::None::<#output> {
+            return #ret;
+        }
+        #block
+    });
+    (clone, body)
+}
+
+/// The parameter `#[in_netns(EXPR)]` names as `EXPR`, if it is a reference.
+fn borrowed_namespace_param<'a>(sig: &'a Signature, namespace: &Expr) -> Option<&'a Ident> {
+    let Expr::Path(expr) = namespace else {
+        return None;
+    };
+    sig.inputs.iter().find_map(|input| match input {
+        FnArg::Typed(arg) => match (&*arg.pat, &*arg.ty) {
+            (Pat::Ident(pat), Type::Reference(_)) if expr.path.is_ident(&pat.ident) => {
+                Some(&pat.ident)
+            }
+            _ => None,
+        },
+        FnArg::Receiver(_) => None,
+    })
 }
 
 /// `tokens` with every span set to `span`, so that errors about them land there.

@@ -90,6 +90,14 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+
+    /// The namespace thread running an async call stopped before the call finished
+    /// (it could not hand the call on, or its runtime shut down).
+    #[error("the namespace thread of {target} stopped before the call finished")]
+    Abandoned {
+        /// The namespace the call was for.
+        target: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].
@@ -166,6 +174,9 @@ impl Error {
                 target: target.clone(),
                 source: io(source),
             },
+            Error::Abandoned { target } => Error::Abandoned {
+                target: target.clone(),
+            },
         }
     }
 
@@ -179,6 +190,7 @@ impl Error {
             Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
             Error::PermissionDenied { .. } => io::ErrorKind::PermissionDenied,
             Error::Syscall { source, .. } | Error::ThreadSpawn { source, .. } => source.kind(),
+            Error::Abandoned { .. } => io::ErrorKind::Other,
         }
     }
 }

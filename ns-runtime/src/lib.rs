@@ -43,6 +43,7 @@ mod name;
 mod namespace;
 mod netns;
 mod runtime;
+mod sockets;
 mod sys;
 
 pub use audit::{audit, Audit, NsDifference, RetiredThread, StrayThread};

@@ -2,6 +2,8 @@
 
 use std::fmt;
 use std::fs;
+#[cfg(all(feature = "tokio", not(loom)))]
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
@@ -230,6 +232,52 @@ impl NetNs {
         R: Send,
     {
         Runtime::global().run(self, f)
+    }
+
+    /// Runs the future that `f` makes on this namespace's async thread and resolves
+    /// to its output.
+    ///
+    /// The future is created and polled on a namespace thread that drives async
+    /// bodies on a tokio current-thread runtime with a `LocalSet`: it need not be
+    /// `Send`, `tokio::net`, timers and netlink crates work inside, and many bodies
+    /// of one namespace run at once on that one thread. The returned future is
+    /// `Send`, works on any executor and never blocks the thread that polls it.
+    /// Nothing happens until it is first polled; dropping it cancels the body at
+    /// its next await point. A panic in the body is resumed in the awaiting task.
+    ///
+    /// A body that blocks (a long computation, a blocking system call, a
+    /// synchronous call into another namespace) stalls the other async bodies of
+    /// this namespace: use [`NetNs::run`] for those. I/O objects made inside and
+    /// returned must be std types (see [`NetNs::tcp_listener`] and friends): a
+    /// tokio object is tied to the namespace thread's runtime.
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), ns_runtime::Error> {
+    /// use std::time::Duration;
+    ///
+    /// let ns = ns_runtime::NetNs::create()?;
+    /// let inside = ns
+    ///     .run_async(|| async {
+    ///         tokio::time::sleep(Duration::from_millis(10)).await;
+    ///         std::fs::read_to_string("/proc/thread-self/net/dev")
+    ///     })
+    ///     .await??;
+    /// assert!(inside.contains("lo:"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Only when the namespace could not be entered or no thread could be
+    /// started; the body's own errors are in `R`.
+    #[cfg(all(feature = "tokio", not(loom)))]
+    pub fn run_async<F, Fut, R>(&self, f: F) -> impl Future<Output = Result<R>> + Send + 'static
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = R> + 'static,
+        R: Send + 'static,
+    {
+        Runtime::global().run_async(self, f)
     }
 
     /// The inode number of the namespace (what `ip netns identify` and

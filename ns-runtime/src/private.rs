@@ -121,3 +121,17 @@ where
         Err(err) => R::from_runtime_error(err),
     }
 }
+
+/// The body of every `#[in_netns] async fn`.
+#[cfg(all(feature = "tokio", not(loom)))]
+pub async fn run_async<F, Fut, R>(ns: NetNs, body: F) -> R
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = R> + 'static,
+    R: NamespaceResult + Send + 'static,
+{
+    match ns.run_async(body).await {
+        Ok(result) => result,
+        Err(err) => R::from_runtime_error(err),
+    }
+}

@@ -2,17 +2,20 @@
 //! collected and reported at once.
 
 mod leave;
+mod owned;
 mod signature;
 mod spawn;
 
-use syn::ItemFn;
+use syn::{Expr, ItemFn};
 
 use crate::args::Errors;
 use crate::calls;
 
-/// Checks the function's form and its body.
-pub(crate) fn function(func: &ItemFn, errors: &mut Errors) {
+/// Checks the function's form and its body; `namespace` is the attribute's
+/// namespace expression, if it parsed.
+pub(crate) fn function(func: &ItemFn, namespace: Option<&Expr>, errors: &mut Errors) {
     signature::check(&func.sig, errors);
+    owned::check(&func.sig, namespace, errors);
     let judge = |call: &calls::Call| spawn::judge(call).or_else(|| leave::judge(call));
     for err in calls::find(&func.block, &judge) {
         errors.push(err);

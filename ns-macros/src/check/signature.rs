@@ -6,11 +6,7 @@ use syn::Signature;
 use crate::args::Errors;
 
 pub(super) fn check(sig: &Signature, errors: &mut Errors) {
-    let unsupported: [(Option<&dyn ToTokens>, &str); 4] = [
-        (
-            sig.asyncness.as_ref().map(|kw| kw as &dyn ToTokens),
-            "`#[in_netns]` does not support `async fn` yet\nhelp: make the function synchronous and call it from `tokio::task::spawn_blocking`, or use `ns.run(..)` inside a blocking section",
-        ),
+    let unsupported: [(Option<&dyn ToTokens>, &str); 3] = [
         (
             sig.constness.as_ref().map(|kw| kw as &dyn ToTokens),
             "a `const fn` cannot run on a namespace thread: remove `const` or `#[in_netns]`",

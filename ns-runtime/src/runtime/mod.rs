@@ -1,5 +1,7 @@
 //! The runtime: which namespace threads exist, and how calls reach them.
 
+#[cfg(all(feature = "tokio", not(loom)))]
+pub(crate) mod driver;
 mod job;
 mod latch;
 #[cfg(all(test, loom))]
@@ -149,6 +151,27 @@ impl Runtime {
         } else {
             self.inner.pool_for(ns.namespace()).run(f)
         }
+    }
+
+    /// Runs the future that `f` makes on the async thread of `ns` that belongs to
+    /// this runtime; see [`NetNs::run_async`] for the guarantees.
+    #[cfg(all(feature = "tokio", not(loom)))]
+    pub fn run_async<F, Fut, R>(
+        &self,
+        ns: &NetNs,
+        f: F,
+    ) -> impl std::future::Future<Output = Result<R>> + Send + 'static
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = R> + 'static,
+        R: Send + 'static,
+    {
+        let pool = if self.inner.global {
+            ns.global_pool().arc()
+        } else {
+            self.inner.pool_for(ns.namespace())
+        };
+        driver::run(pool, f)
     }
 
     /// The maximum number of threads per namespace of this runtime.

@@ -29,6 +29,9 @@ pub(crate) struct Pool {
     /// Idle workers spinning for work: at most one, so that a grown pool does not
     /// spend every CPU waiting.
     spinning: AtomicUsize,
+    /// The thread that drives this namespace's async bodies, if one runs.
+    #[cfg(all(feature = "tokio", not(loom)))]
+    pub(crate) driver: super::driver::DriverSlot,
 }
 
 /// How long a caller whose job nobody has taken waits, with no job finishing
@@ -61,6 +64,8 @@ impl Pool {
             queued: AtomicUsize::new(0),
             completed: AtomicUsize::new(0),
             spinning: AtomicUsize::new(0),
+            #[cfg(all(feature = "tokio", not(loom)))]
+            driver: Default::default(),
         })
     }
 
@@ -73,6 +78,16 @@ impl Pool {
     pub(crate) fn close(&self) {
         self.lock().closed = true;
         self.wakeup.notify_all();
+        #[cfg(all(feature = "tokio", not(loom)))]
+        self.driver.close();
+    }
+
+    /// This pool as the `Arc` it always lives in.
+    pub(crate) fn arc(&self) -> Arc<Pool> {
+        let Some(pool) = self.me.upgrade() else {
+            unreachable!("a pool is only used through an Arc that keeps it alive");
+        };
+        pool
     }
 
     /// Runs `f` on a thread of this pool and waits for it.
@@ -193,9 +208,7 @@ impl Pool {
     /// enter it. The caller has already counted it in `threads` and `starting`.
     fn start_worker(&self) -> Result<()> {
         let ready = Arc::new(Ready::new());
-        let Some(pool) = self.me.upgrade() else {
-            unreachable!("a pool is only used through an Arc that keeps it alive");
-        };
+        let pool = self.arc();
         let name = format!("ns-{}", self.ns.id().ino);
         let report = Arc::clone(&ready);
         let worker = sync::spawn(name, self.runtime.config.stack_size, move || {
@@ -307,7 +320,7 @@ impl Pool {
 
 impl Pool {
     /// The inode the calling worker is in, if it is not its namespace's.
-    fn moved_away(&self) -> Option<u64> {
+    pub(crate) fn moved_away(&self) -> Option<u64> {
         if cfg!(loom) {
             return None; // loom threads never entered anything
         }

@@ -167,6 +167,11 @@ pub(crate) fn is_worker_of(id: NsId) -> bool {
     HOME.with(|home| home.get() == Some(id))
 }
 
+/// Marks the calling thread as a namespace thread of `id` (it is inside).
+pub(crate) fn set_home(id: NsId) {
+    HOME.with(|home| home.set(Some(id)));
+}
+
 /// The body of a namespace thread. Reports on `ready` whether it could enter.
 pub(crate) fn main(pool: Arc<Pool>, ready: &Ready<Result<()>>) {
     let registered = register(pool.ns.kind(), Some(pool.ns.id().ino));
@@ -176,7 +181,7 @@ pub(crate) fn main(pool: Arc<Pool>, ready: &Ready<Result<()>>) {
         return;
     }
     registered.entered();
-    HOME.with(|home| home.set(Some(pool.ns.id())));
+    set_home(pool.ns.id());
     pool.worker_started();
     ready.fill(Ok(()));
     pool.serve(registered.tid());

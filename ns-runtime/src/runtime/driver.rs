@@ -1,0 +1,239 @@
+//! Async bodies: per namespace, one thread that entered it once and drives every
+//! async body of that namespace on a tokio current-thread runtime with a
+//! `LocalSet`, so bodies need not be `Send` and many run at once on one thread.
+//!
+//! ```text
+//! caller task (any executor)              driver thread (inside the namespace)
+//! --------------------------              ------------------------------------
+//! run_async(f).await
+//!   channel.send(job) ------------------> recv job, spawn_local(body task):
+//!   await oneshot                            f() -> future; poll it, each poll under
+//!                                            catch_unwind; stop if the caller's end
+//!                                            of the oneshot is dropped (cancelled)
+//!   <---------------------------------------- send Ok(value) / Err(panic payload)
+//!   value / resume_unwind(payload)
+//! ```
+//!
+//! The driver exits after `keep_alive` with no body running and no job sent;
+//! its channel is closed first, so a caller racing with the exit starts a new
+//! driver instead of losing its job.
+
+use std::cell::Cell;
+use std::future::{poll_fn, Future};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::{pin, Pin};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
+
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use super::pool::Pool;
+use super::worker;
+use crate::error::{Error, Result};
+
+/// A body on its way to the driver.
+pub(crate) trait AsyncJob: Send {
+    /// On the driver thread: the task that runs the body and reports its outcome.
+    fn start(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()>>>;
+    /// The body cannot run: the driver could not enter or start.
+    fn fail(self: Box<Self>, err: Error);
+}
+
+type Jobs = mpsc::UnboundedSender<Box<dyn AsyncJob>>;
+
+/// A pool's way to its driver, if one is running.
+#[derive(Default)]
+pub(crate) struct DriverSlot(Mutex<Option<Jobs>>);
+
+impl DriverSlot {
+    /// Closes the channel: the driver finishes the bodies it has and exits.
+    pub(crate) fn close(&self) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+    }
+}
+
+/// What a body's task sends back: its value, its panic, or why it never ran.
+type Outcome<R> = Result<std::thread::Result<R>>;
+
+struct Task<F, R> {
+    f: F,
+    reply: oneshot::Sender<Outcome<R>>,
+}
+
+impl<F, Fut, R> AsyncJob for Task<F, R>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = R> + 'static,
+    R: Send + 'static,
+{
+    fn start(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()>>> {
+        let Task { f, mut reply } = *self;
+        Box::pin(async move {
+            // Unwind safety: after a panic the future is dropped, never polled again.
+            let future = match catch_unwind(AssertUnwindSafe(f)) {
+                Ok(future) => future,
+                Err(payload) => {
+                    let _ = reply.send(Ok(Err(payload)));
+                    return;
+                }
+            };
+            let mut future = pin!(future);
+            let outcome = poll_fn(|cx| {
+                match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+                    Ok(Poll::Ready(value)) => Poll::Ready(Some(Ok(value))),
+                    Err(payload) => Poll::Ready(Some(Err(payload))),
+                    // The caller dropped its future: cancel the body here, at the
+                    // await point where it is suspended.
+                    Ok(Poll::Pending) if reply.poll_closed(cx).is_ready() => Poll::Ready(None),
+                    Ok(Poll::Pending) => Poll::Pending,
+                }
+            })
+            .await;
+            if let Some(outcome) = outcome {
+                let _ = reply.send(Ok(outcome));
+            }
+        })
+    }
+
+    fn fail(self: Box<Self>, err: Error) {
+        let _ = self.reply.send(Err(err));
+    }
+}
+
+/// Runs `f` on the driver of `pool` and resolves to its value; resumes its panic.
+/// Nothing happens until the returned future is first polled.
+pub(crate) async fn run<F, Fut, R>(pool: Arc<Pool>, f: F) -> Result<R>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = R> + 'static,
+    R: Send + 'static,
+{
+    let (reply, outcome) = oneshot::channel();
+    pool.submit_async(Box::new(Task { f, reply }))?;
+    match outcome.await {
+        Ok(Ok(Ok(value))) => Ok(value),
+        Ok(Ok(Err(payload))) => resume_unwind(payload),
+        Ok(Err(err)) => Err(err),
+        Err(_) => Err(Error::Abandoned {
+            target: pool.ns.to_string(),
+        }),
+    }
+}
+
+impl Pool {
+    /// Hands `job` to this pool's driver, starting one if none runs (or the last
+    /// one is exiting).
+    ///
+    /// # Errors
+    /// Only if a thread could not be created; every other failure reaches the job.
+    pub(crate) fn submit_async(&self, job: Box<dyn AsyncJob>) -> Result<()> {
+        let mut slot = self.driver.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let job = match slot.as_ref() {
+            Some(jobs) => match jobs.send(job) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::SendError(job)) => job, // that driver is exiting
+            },
+            None => job,
+        };
+        let (jobs, queue) = mpsc::unbounded_channel();
+        let _ = jobs.send(job); // `queue` is alive: cannot fail
+        let pool = self.arc();
+        let name = format!("ns-async-{}", self.ns.id().ino);
+        super::sync::spawn(name, self.runtime.config.stack_size, move || {
+            main(&pool, queue)
+        })
+        .map_err(|source| Error::ThreadSpawn {
+            target: self.ns.to_string(),
+            source,
+        })?;
+        *slot = Some(jobs);
+        Ok(())
+    }
+}
+
+/// The driver thread: enter, then drive bodies until the channel is closed and
+/// every body is done.
+fn main(pool: &Arc<Pool>, mut queue: mpsc::UnboundedReceiver<Box<dyn AsyncJob>>) {
+    let registered = worker::register(pool.ns.kind(), Some(pool.ns.id().ino));
+    let runtime = pool.ns.enter_current_thread().and_then(|()| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| Error::syscall("starting a tokio runtime", &*pool.ns, source))
+    });
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            queue.close();
+            while let Ok(job) = queue.try_recv() {
+                job.fail(err.replicate());
+            }
+            return;
+        }
+    };
+    registered.entered();
+    worker::set_home(pool.ns.id());
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, serve(pool, &mut queue));
+    if let Some(found_inode) = pool.moved_away() {
+        crate::audit::record_retired(crate::audit::RetiredThread {
+            tid: registered.tid(),
+            kind: pool.ns.kind(),
+            home_inode: pool.ns.id().ino,
+            found_inode,
+        });
+    }
+}
+
+/// Spawns each body as a local task; whenever none is left, checks that the
+/// thread is still home and waits up to `keep_alive` for more.
+async fn serve(pool: &Pool, queue: &mut mpsc::UnboundedReceiver<Box<dyn AsyncJob>>) {
+    let running = Rc::new(Cell::new(0_usize));
+    let all_done = Rc::new(Notify::new());
+    let keep_alive = pool.runtime.config.keep_alive;
+    let mut moved = false;
+    loop {
+        let job = if running.get() > 0 {
+            tokio::select! {
+                job = queue.recv() => job,
+                () = all_done.notified() => continue,
+            }
+        } else {
+            // A body moved this thread out (through code the attribute cannot
+            // see): take no more; the jobs already sent go to a new driver.
+            if !moved && pool.moved_away().is_some() {
+                moved = true;
+                queue.close();
+                while let Ok(job) = queue.try_recv() {
+                    // If no thread can be started, the job's caller sees `Abandoned`.
+                    let _ = pool.submit_async(job);
+                }
+            }
+            tokio::select! {
+                job = queue.recv() => job,
+                () = tokio::time::sleep(keep_alive) => {
+                    // Idle: refuse new jobs, take those already sent, then exit.
+                    queue.close();
+                    continue;
+                }
+            }
+        };
+        let Some(job) = job else {
+            break; // closed (idle, moved, or the runtime was dropped) and drained
+        };
+        running.set(running.get() + 1);
+        let task = job.start();
+        let (running, all_done) = (Rc::clone(&running), Rc::clone(&all_done));
+        tokio::task::spawn_local(async move {
+            task.await;
+            running.set(running.get() - 1);
+            if running.get() == 0 {
+                all_done.notify_one();
+            }
+        });
+    }
+    while running.get() > 0 {
+        all_done.notified().await;
+    }
+}

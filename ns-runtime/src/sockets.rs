@@ -1,0 +1,76 @@
+//! Sockets made inside a network namespace and used anywhere.
+//!
+//! A socket belongs to the namespace it was created in, whichever thread or runtime
+//! uses it later. So the safe way to give async code a socket of a namespace is to
+//! create a std socket on a namespace thread and convert it where it is used; a
+//! tokio socket created *inside* an async body is registered with the namespace
+//! thread's runtime and must stay there.
+
+use std::io;
+use std::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+use std::os::fd::OwnedFd;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::NetNs;
+
+impl NetNs {
+    /// A TCP listener bound inside this namespace (std, blocking mode). It accepts
+    /// connections made to this namespace's addresses, from any thread.
+    ///
+    /// With tokio, convert it on the caller's side:
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> std::io::Result<()> {
+    /// let ns = ns_runtime::NetNs::create()?;
+    /// ns.set_loopback_up()?;
+    /// let listener = ns.tcp_listener("127.0.0.1:0")?;
+    /// listener.set_nonblocking(true)?;
+    /// let listener = tokio::net::TcpListener::from_std(listener)?;
+    /// # let _ = listener;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Those of [`TcpListener::bind`] inside the namespace, or entering it.
+    pub fn tcp_listener(&self, addr: impl ToSocketAddrs + Send) -> io::Result<TcpListener> {
+        self.run(|| TcpListener::bind(addr))?
+    }
+
+    /// A TCP connection made from inside this namespace (std, blocking mode), to an
+    /// address as this namespace's routes reach it.
+    ///
+    /// # Errors
+    /// Those of [`TcpStream::connect`] inside the namespace, or entering it.
+    pub fn tcp_connect(&self, addr: impl ToSocketAddrs + Send) -> io::Result<TcpStream> {
+        self.run(|| TcpStream::connect(addr))?
+    }
+
+    /// A UDP socket bound inside this namespace (std, blocking mode).
+    ///
+    /// # Errors
+    /// Those of [`UdpSocket::bind`] inside the namespace, or entering it.
+    pub fn udp_socket(&self, addr: impl ToSocketAddrs + Send) -> io::Result<UdpSocket> {
+        self.run(|| UdpSocket::bind(addr))?
+    }
+
+    /// A netlink socket of `protocol` (`libc::NETLINK_ROUTE` for links, addresses
+    /// and routes) that talks to this namespace's kernel objects, close-on-exec and
+    /// in blocking mode. Netlink crates take it as a raw socket, e.g.
+    /// `netlink_sys::Socket::from_raw_fd(fd.into_raw_fd())`.
+    ///
+    /// # Errors
+    /// Those of `socket(AF_NETLINK, SOCK_RAW, protocol)` inside the namespace, or
+    /// entering it.
+    pub fn netlink_socket(&self, protocol: i32) -> io::Result<OwnedFd> {
+        let socket = self.run(|| {
+            Socket::new(
+                Domain::from(libc::AF_NETLINK),
+                Type::RAW,
+                Some(Protocol::from(protocol)),
+            )
+        })??;
+        Ok(socket.into())
+    }
+}
