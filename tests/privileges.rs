@@ -33,6 +33,11 @@ fn app_result_inside(ns: &NetNs) -> Result<u8, AppError> {
     Ok(1)
 }
 
+#[in_netns(ns)]
+async fn async_io_result_inside(ns: &NetNs) -> io::Result<()> {
+    Ok(())
+}
+
 const CHILD_ENV: &str = "NSRT_NO_CAPS_CHILD_NETNS";
 
 /// What the child, without capabilities, checks.
@@ -72,6 +77,19 @@ fn without_capabilities(name: &str) {
     assert!(err.to_string().contains("CAP_SYS_ADMIN"), "{err}");
     let AppError::Namespace(err) = app_result_inside(&ns).unwrap_err();
     assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
+
+    // Async calls: the refusal reaches the awaiting task, typed.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = runtime.block_on(ns.run_async(|| async {})).unwrap_err();
+    assert!(
+        matches!(err, Error::PermissionDenied { call: "setns", .. }),
+        "{err:?}"
+    );
+    let err = runtime.block_on(async_io_result_inside(&ns)).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
 
     let err = NetNs::create().unwrap_err();
     assert!(

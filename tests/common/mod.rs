@@ -122,10 +122,19 @@ pub fn tasks() -> Vec<TaskNs> {
     out
 }
 
-/// Namespace threads are named `ns-<inode>`; the helper that makes new namespaces is
-/// `ns-create`.
+/// Namespace threads are named `ns-<inode>` (async ones `nsa-<inode>`); the helper
+/// that makes new namespaces is `ns-create`.
 pub fn is_runtime_thread(task: &TaskNs) -> bool {
-    task.name.starts_with("ns-")
+    task.name.starts_with("ns-") || task.name.starts_with("nsa-")
+}
+
+/// The namespace inode a namespace thread is named after.
+pub fn home_of(task: &TaskNs) -> Option<u64> {
+    let digits = task
+        .name
+        .strip_prefix("ns-")
+        .or_else(|| task.name.strip_prefix("nsa-"))?;
+    digits.parse().ok()
 }
 
 /// Asserts the invariant of the whole design: every thread that is not a namespace
@@ -137,11 +146,7 @@ pub fn assert_threads_where_they_belong() {
     // And the same from procfs directly, without the library under test.
     let host = host_net_inode();
     for task in tasks() {
-        if let Some(inode) = task
-            .name
-            .strip_prefix("ns-")
-            .and_then(|s| s.parse::<u64>().ok())
-        {
+        if let Some(inode) = home_of(&task) {
             assert_eq!(
                 task.net_inode, inode,
                 "namespace thread left its namespace: {task:?}"

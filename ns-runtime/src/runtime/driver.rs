@@ -139,7 +139,8 @@ impl Pool {
         let (jobs, queue) = mpsc::unbounded_channel();
         let _ = jobs.send(job); // `queue` is alive: cannot fail
         let pool = self.arc();
-        let name = format!("ns-async-{}", self.ns.id().ino);
+        // `nsa-INODE`: a thread name has at most 15 bytes.
+        let name = format!("nsa-{}", self.ns.id().ino);
         super::sync::spawn(name, self.runtime.config.stack_size, move || {
             main(&pool, queue)
         })
