@@ -7,6 +7,8 @@
 
 #[path = "ui/pass/allowed-calls.rs"]
 mod allowed_calls;
+#[path = "ui/pass/async-functions.rs"]
+mod async_functions;
 #[path = "ui/pass/crate-path.rs"]
 mod crate_path;
 #[path = "ui/pass/free-functions.rs"]
@@ -17,6 +19,7 @@ mod methods;
 #[test]
 fn pass_cases_compile_and_their_mains_run() {
     allowed_calls::main();
+    async_functions::main();
     crate_path::main();
     free_functions::main();
     methods::main();

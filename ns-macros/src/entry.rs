@@ -86,7 +86,7 @@ mod tests {
     #[test]
     fn all_errors_at_once_and_the_original_function_kept() {
         let item = quote! {
-            async fn f(ns: &NetNs) -> R {
+            const fn f(ns: &NetNs) -> R {
                 std::thread::spawn(|| ());
                 let v = vec![tokio::spawn(fut)];
                 nix::sched::setns(fd, flags);
@@ -96,13 +96,13 @@ mod tests {
         let out = in_netns(quote!(ns, bogus = 1), item).to_string();
         // The function as written, with its `Send` checks, so they report too.
         assert!(
-            out.starts_with("async fn f (ns : & NetNs) -> R { :: ns_runtime :: __private :: assert_send (& ns) ; { std :: thread :: spawn"),
+            out.starts_with("const fn f (ns : & NetNs) -> R { :: ns_runtime :: __private :: assert_send (& ns) ; { std :: thread :: spawn"),
             "{out}"
         );
         let errors = errors_of(
             quote!(ns, bogus = 1),
             quote! {
-                async fn f(ns: &NetNs) -> R {
+                const fn f(ns: &NetNs) -> R {
                     std::thread::spawn(|| ());
                     let v = vec![tokio::spawn(fut)];
                     nix::sched::setns(fd, flags);
@@ -112,7 +112,7 @@ mod tests {
         );
         assert_eq!(errors.len(), 5, "{errors:#?}");
         assert!(errors[0].starts_with("unknown argument `bogus`"));
-        assert!(errors[1].contains("async fn"));
+        assert!(errors[1].contains("const fn"));
         assert!(errors[2].starts_with("`std::thread::spawn` starts a thread"));
         assert!(errors[3].starts_with("`tokio::spawn` runs work on a thread pool"));
         assert!(errors[4].starts_with("`nix::sched::setns` would move this namespace thread"));
@@ -152,6 +152,27 @@ mod tests {
             },
         );
         assert_eq!(errors.len(), 5, "{errors:#?}");
+    }
+
+    #[test]
+    fn async_bodies_get_the_task_advice_and_owned_argument_errors() {
+        let errors = errors_of(
+            quote!(ns),
+            quote! {
+                async fn f(ns: &NetNs, name: &str) -> R {
+                    tokio::spawn(async {});
+                    std::thread::spawn(|| ());
+                    Ok(())
+                }
+            },
+        );
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("`&str` is a reference"),
+            "{errors:#?}"
+        );
+        assert!(errors[1].contains("`tokio::join!`"), "{errors:#?}");
+        assert!(errors[2].starts_with("`std::thread::spawn` starts a thread"));
     }
 
     #[test]

@@ -16,7 +16,8 @@ use crate::calls;
 pub(crate) fn function(func: &ItemFn, namespace: Option<&Expr>, errors: &mut Errors) {
     signature::check(&func.sig, errors);
     owned::check(&func.sig, namespace, errors);
-    let judge = |call: &calls::Call| spawn::judge(call).or_else(|| leave::judge(call));
+    let in_async = func.sig.asyncness.is_some();
+    let judge = |call: &calls::Call| spawn::judge(call, in_async).or_else(|| leave::judge(call));
     for err in calls::find(&func.block, &judge) {
         errors.push(err);
     }

@@ -86,8 +86,9 @@ fn method(name: &str, args: usize, closure_args: bool, root: &[String]) -> Optio
     })
 }
 
-/// The error for `call` if it hands work to another thread.
-pub(super) fn judge(call: &Call) -> Option<syn::Error> {
+/// The error for `call` if it hands work to another thread; `in_async`: the body
+/// is that of an `async fn`.
+pub(super) fn judge(call: &Call, in_async: bool) -> Option<syn::Error> {
     let escape = match &call.kind {
         CallKind::Free { path, closure_args } => free(path, *closure_args)?,
         CallKind::Method {
@@ -99,7 +100,12 @@ pub(super) fn judge(call: &Call) -> Option<syn::Error> {
         CallKind::Path { .. } => return None,
     };
     let what = call.display();
+    let task_spawn = matches!(escape, Escape::Pool | Escape::Unknown) && what.contains("spawn");
     let message = match escape {
+        _ if in_async && task_spawn => format!(
+            "`{what}` starts a task that outlives this call and, depending on where it is polled, runs on the caller's runtime outside this namespace or stays behind on the namespace thread\n\
+             help: await the work in the body itself, running concurrent parts with `tokio::join!` or `tokio::select!`; or {OPT_OUT_HELP}"
+        ),
         Escape::NewThread => format!(
             "`{what}` starts a thread that ns-runtime does not manage: it inherits this namespace, can outlive the call and keeps the namespace alive\n\
              help: do the work in the body itself (it already runs on a thread of its own), or {OPT_OUT_HELP}"
