@@ -1,0 +1,91 @@
+//! The examples that use third-party async crates inside namespaces, run as
+//! tests: their functions are compiled in here as modules (their `main`s are not
+//! called) and checked from outside with `ip`.
+
+// The examples are written as crate roots, where their `pub` items are reachable.
+#![allow(unreachable_pub)]
+
+#[macro_use]
+mod common;
+
+#[allow(dead_code)]
+#[path = "../examples/rtnetlink_inside.rs"]
+mod rtnetlink_inside;
+#[allow(dead_code)]
+#[path = "../examples/veth_tcp.rs"]
+mod veth_tcp;
+
+use std::net::Ipv4Addr;
+use std::process::Command;
+
+use common::{assert_threads_where_they_belong, TestNs};
+
+fn tokio() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn host_has_link(name: &str) -> bool {
+    Command::new("ip")
+        .args(["link", "show", "dev", name])
+        .output()
+        .expect("run ip (iproute2)")
+        .status
+        .success()
+}
+
+#[test]
+fn rtnetlink_in_an_async_fn_configures_the_namespace_not_the_host() {
+    require_root!();
+    let t = TestNs::new("rtnl");
+    let addr = Ipv4Addr::new(10, 77, 0, 1);
+    let index = tokio()
+        .block_on(rtnetlink_inside::add_bridge_with_address(
+            &t.ns,
+            "nsrtbr0".into(),
+            addr,
+            24,
+        ))
+        .unwrap();
+    assert!(index > 1, "lo is 1, the bridge comes after: {index}");
+    let shown = rtnetlink_inside::ip_addr_of(&t.name).unwrap();
+    assert!(shown.contains("nsrtbr0"), "{shown}");
+    assert!(shown.contains("inet 10.77.0.1/24"), "{shown}");
+    assert!(!host_has_link("nsrtbr0"), "the bridge appeared on the host");
+    assert_threads_where_they_belong();
+}
+
+#[test]
+fn a_tokio_program_serves_tcp_inside_to_a_client_outside_through_veth() {
+    require_root!();
+    let t = TestNs::new("veth");
+    let veth = veth_tcp::Veth::for_this_process();
+    let runtime = tokio();
+    runtime.block_on(veth.create(&t.ns)).unwrap();
+    // Delete the pair even if the round trip fails.
+    struct DeleteVeth<'a>(&'a veth_tcp::Veth, &'a tokio::runtime::Runtime);
+    impl Drop for DeleteVeth<'_> {
+        fn drop(&mut self) {
+            if let Err(err) = self.1.block_on(self.0.delete()) {
+                eprintln!("could not delete {}: {err}", self.0.host_end);
+            }
+        }
+    }
+    let cleanup = DeleteVeth(&veth, &runtime);
+    assert!(host_has_link(&veth.host_end));
+
+    let reply = runtime
+        .block_on(veth_tcp::round_trip(&t.ns, &veth, b"ping"))
+        .unwrap();
+    let expected = format!("PING from {}:", veth.host_addr);
+    assert!(
+        String::from_utf8_lossy(&reply).starts_with(&expected),
+        "{reply:?}"
+    );
+    drop(cleanup);
+    assert!(!host_has_link(&veth.host_end));
+    assert_threads_where_they_belong();
+}
