@@ -4,6 +4,8 @@
 
 // The examples are written as crate roots, where their `pub` items are reachable.
 #![allow(unreachable_pub)]
+// Each example brings its own copy of `examples/support/netlink.rs`.
+#![allow(clippy::duplicate_mod)]
 
 #[macro_use]
 mod common;
