@@ -7,6 +7,10 @@
 //! kata); the netns-rs crate's `NetNs::run`; a fresh thread per call that enters and
 //! exits; tokio `spawn_blocking` + `setns` + set back (containrs); a persistent
 //! thread fed by `std::sync::mpsc` request/reply channels (the naive design).
+//!
+//! Async rows: `NetNs::run_async` and an `#[in_netns] async fn` awaited from a tokio
+//! program, against `spawn_blocking` + `setns` + set back; and 1000 concurrent
+//! sleeping bodies in one namespace against the same sleeps as plain tokio tasks.
 
 // `criterion_group!` defines an undocumented `pub fn`.
 #![allow(missing_docs)]
@@ -107,6 +111,79 @@ fn mpsc_call(tx: &mpsc::Sender<Request>, x: u64) -> u64 {
 #[in_netns(ns)]
 fn attribute_call(ns: &NetNs, x: u64) -> std::io::Result<u64> {
     Ok(work(x))
+}
+
+#[in_netns(ns)]
+async fn async_attribute_call(ns: &NetNs, x: u64) -> std::io::Result<u64> {
+    Ok(work(x))
+}
+
+/// A tokio program's runtime: the callers of the async rows.
+fn caller_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio")
+}
+
+/// Async callers: one task awaiting call after call, from a tokio multi-thread
+/// runtime. Peer: tokio `spawn_blocking` + `setns` + set back.
+fn async_calls(c: &mut Criterion) {
+    let t = Target::new();
+    let tokio = caller_runtime();
+    let mut g = c.benchmark_group("async_back_to_back");
+    g.bench_function("direct_await", |b| {
+        b.to_async(&tokio).iter(|| async { work(1) })
+    });
+    g.bench_function("spawn_blocking_setns", |b| {
+        b.to_async(&tokio).iter(|| {
+            let (target, home) = (t.file.try_clone().unwrap(), t.home.try_clone().unwrap());
+            async move {
+                tokio::task::spawn_blocking(move || setns_in_place(&target, &home, 1))
+                    .await
+                    .expect("join")
+            }
+        })
+    });
+    g.bench_function("run_async", |b| {
+        b.to_async(&tokio)
+            .iter(|| async { t.ns.run_async(|| async { work(1) }).await.unwrap() })
+    });
+    g.bench_function("in_netns_async_fn", |b| {
+        b.to_async(&tokio)
+            .iter(|| async { async_attribute_call(&t.ns, 1).await.unwrap() })
+    });
+    g.finish();
+}
+
+/// 1000 bodies that each sleep 100 ms, all at once, in one namespace; baseline:
+/// the same sleeps as plain tasks of the caller's runtime (no namespace).
+fn async_sleepers(c: &mut Criterion) {
+    let t = Target::new();
+    let tokio = caller_runtime();
+    let nap = Duration::from_millis(100);
+    let mut g = c.benchmark_group("async_1000_sleeping_bodies");
+    g.sample_size(10);
+    g.bench_function("tokio_tasks", |b| {
+        b.to_async(&tokio).iter(|| async {
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..1000 {
+                set.spawn(tokio::time::sleep(nap));
+            }
+            set.join_all().await
+        })
+    });
+    g.bench_function("run_async", |b| {
+        b.to_async(&tokio).iter(|| async {
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..1000 {
+                set.spawn(t.ns.run_async(move || tokio::time::sleep(nap)));
+            }
+            set.join_all().await
+        })
+    });
+    g.finish();
 }
 
 fn back_to_back(c: &mut Criterion) {
@@ -286,6 +363,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = back_to_back, sparse, throughput, slow_body
+    targets = back_to_back, sparse, throughput, slow_body, async_calls, async_sleepers
 }
 criterion_main!(benches);

@@ -19,6 +19,9 @@ GROUPS = {
     "throughput": ("setns_in_place/8", [f"{m}/{n}" for n in (1, 2, 8)
                    for m in ("setns_in_place", "mpsc_thread", "ns_run")]),
     "slow_body_8_callers": ("one_thread", ["one_thread", "ns_run_pool"]),
+    "async_back_to_back": ("spawn_blocking_setns", ["direct_await", "spawn_blocking_setns",
+                           "run_async", "in_netns_async_fn"]),
+    "async_1000_sleeping_bodies": ("tokio_tasks", ["tokio_tasks", "run_async"]),
 }
 
 

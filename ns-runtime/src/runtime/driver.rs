@@ -28,6 +28,7 @@ use std::task::Poll;
 
 use tokio::sync::{mpsc, oneshot, Notify};
 
+use super::latch::spin_until;
 use super::pool::Pool;
 use super::worker;
 use crate::error::{Error, Result};
@@ -193,6 +194,7 @@ async fn serve(pool: &Pool, queue: &mut mpsc::UnboundedReceiver<Box<dyn AsyncJob
     let running = Rc::new(Cell::new(0_usize));
     let all_done = Rc::new(Notify::new());
     let keep_alive = pool.runtime.config.keep_alive;
+    let spin = pool.runtime.config.spin;
     let mut moved = false;
     loop {
         let job = if running.get() > 0 {
@@ -211,12 +213,27 @@ async fn serve(pool: &Pool, queue: &mut mpsc::UnboundedReceiver<Box<dyn AsyncJob
                     let _ = pool.submit_async(job);
                 }
             }
-            tokio::select! {
+            // No body to hold up: spin a little for the next job before parking,
+            // so that back-to-back calls cost a hand-off rather than a wake-up.
+            let mut early = None;
+            spin_until(spin, || match queue.try_recv() {
+                Ok(job) => {
+                    early = Some(job);
+                    true
+                }
+                Err(mpsc::error::TryRecvError::Empty) => false,
+                Err(mpsc::error::TryRecvError::Disconnected) => true,
+            });
+            if early.is_some() {
+                early
+            } else {
+                tokio::select! {
                 job = queue.recv() => job,
                 () = tokio::time::sleep(keep_alive) => {
                     // Idle: refuse new jobs, take those already sent, then exit.
                     queue.close();
                     continue;
+                }
                 }
             }
         };
