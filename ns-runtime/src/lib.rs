@@ -97,6 +97,38 @@ pub mod __private;
 /// - Every argument, the receiver and the return value must be `Send`, because the
 ///   body runs on another thread (for a reference, the referent must be `Sync`).
 ///
+/// # `async fn`
+/// On an `async fn` (with the default `tokio` feature), the body runs through
+/// [`NetNs::run_async`]: it is polled on the namespace's async thread, next to the
+/// other async bodies of that namespace, so it may hold non-`Send` values across
+/// awaits and use `tokio::net`, timers and netlink crates. The function's future
+/// is `Send`, runs on any executor, and dropping it cancels the body at its next
+/// await point.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use ns_runtime::{in_netns, NetNs};
+///
+/// #[in_netns(ns)]
+/// async fn probe(ns: &NetNs, port: u16, wait: Duration) -> std::io::Result<bool> {
+///     tokio::time::sleep(wait).await;
+///     Ok(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok())
+/// }
+/// # #[tokio::main] async fn main() -> std::io::Result<()> {
+/// let ns = NetNs::create()?;
+/// assert!(!probe(&ns, 9, Duration::ZERO).await?);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Its arguments must be owned (`'static`): the body may outlive the caller's
+/// borrows, since a cancelled caller does not wait for it. A borrowed argument or a
+/// `&self`/`&mut self` receiver is a compile error that says what to take instead
+/// (`String` for `&str`, an `Arc`, `self: Arc<Self>`); only the namespace parameter
+/// may be a reference (its handle is cloned). A generic argument needs `T: 'static`.
+/// Inside, `tokio::spawn` and `spawn_local` are rejected too: a task would outlive
+/// the call; run concurrent parts with `tokio::join!` or `tokio::select!`.
+///
 /// # What it rejects at compile time
 /// Each at its token, all at once, with a message that says why and what to do:
 /// - calls that hand work to other threads, which are not in the namespace or
@@ -107,7 +139,7 @@ pub mod __private;
 ///   spawns; in closures, async blocks and macro arguments too;
 /// - calls that move the thread out of its namespace: `setns`, `unshare` (any
 ///   path), `SYS_setns`, `SYS_unshare`;
-/// - `async fn`, `const fn`, `extern` and variadic functions.
+/// - `const fn`, `extern` and variadic functions.
 ///
 /// `std::process::Command::spawn()` is allowed: a child process starts in the
 /// namespaces of the thread that spawns it. A deliberate spawn can be marked with

@@ -252,7 +252,8 @@ impl NetNs {
     /// tokio object is tied to the namespace thread's runtime.
     ///
     /// ```no_run
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), ns_runtime::Error> {
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
     ///
     /// let ns = ns_runtime::NetNs::create()?;

@@ -249,8 +249,9 @@ impl Builder {
         self
     }
 
-    /// How long a caller spins for its result, and a namespace thread for new work,
-    /// before parking (default 50 µs). Spinning makes back-to-back calls cost well
+    /// How long a caller spins for its result, and a namespace thread (also the
+    /// async one, when no body is running) for new work, before parking (default
+    /// 50 µs). Spinning makes back-to-back calls cost well
     /// under a microsecond instead of a cross-CPU wake-up; zero parks at once.
     pub fn spin(mut self, spin: Duration) -> Builder {
         self.config.spin = spin;
