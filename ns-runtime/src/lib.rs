@@ -127,7 +127,10 @@ pub mod __private;
 /// (`String` for `&str`, an `Arc`, `self: Arc<Self>`); only the namespace parameter
 /// may be a reference (its handle is cloned). A generic argument needs `T: 'static`.
 /// Inside, `tokio::spawn` and `spawn_local` are rejected too: a task would outlive
-/// the call; run concurrent parts with `tokio::join!` or `tokio::select!`.
+/// the call; run concurrent parts with `tokio::join!` or `tokio::select!`. A result
+/// type that names a tokio socket (`tokio::net::TcpListener`, ...) is rejected: one
+/// made in the body is registered with the namespace thread's runtime; return the
+/// std type and convert it on the caller's side (see [`NetNs::tcp_listener`]).
 ///
 /// # What it rejects at compile time
 /// Each at its token, all at once, with a message that says why and what to do:

@@ -1,6 +1,7 @@
 //! What `#[in_netns]` rejects, each check in its own module. All problems are
 //! collected and reported at once.
 
+mod io_objects;
 mod leave;
 mod owned;
 mod signature;
@@ -16,6 +17,7 @@ use crate::calls;
 pub(crate) fn function(func: &ItemFn, namespace: Option<&Expr>, errors: &mut Errors) {
     signature::check(&func.sig, errors);
     owned::check(&func.sig, namespace, errors);
+    io_objects::check(&func.sig, errors);
     let in_async = func.sig.asyncness.is_some();
     let judge = |call: &calls::Call| spawn::judge(call, in_async).or_else(|| leave::judge(call));
     for err in calls::find(&func.block, &judge) {
