@@ -74,11 +74,18 @@ impl Audit {
 
 static RETIRED: Mutex<Vec<RetiredThread>> = Mutex::new(Vec::new());
 
-pub(crate) fn record_retired(thread: RetiredThread) {
+/// Records thread `tid`, found in namespace `found_inode` of `kind` instead of
+/// `home_inode`, as retired.
+pub(crate) fn record_retired(tid: u32, (kind, home_inode, found_inode): (NsKind, u64, u64)) {
     RETIRED
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .push(thread);
+        .push(RetiredThread {
+            tid,
+            kind,
+            home_inode,
+            found_inode,
+        });
 }
 
 /// Lists the threads of this process that sit in a namespace other than the main
@@ -137,8 +144,12 @@ pub fn audit() -> Result<Audit> {
             let (Some(actual), Some(main_inode)) = (actual, main_inode) else {
                 continue;
             };
-            let (expected, actual) = match home {
-                Some(home) if home.kind == kind => match home.inode {
+            let home_of_kind = home.and_then(|home| {
+                let found = home.homes.iter().find(|(k, _)| *k == kind);
+                found.map(|&(_, inode)| (home, inode))
+            });
+            let (expected, actual) = match home_of_kind {
+                Some((home, inode)) => match inode {
                     // Not entered yet: still where it was born, which is right too.
                     Some(_) if home.entering && actual == main_inode => (actual, actual),
                     // The scan may have read the link before the thread entered;
@@ -154,7 +165,7 @@ pub fn audit() -> Result<Audit> {
                     // A helper creating a namespace of this kind: anywhere is right.
                     None => (actual, actual),
                 },
-                _ => (main_inode, actual),
+                None => (main_inode, actual),
             };
             if actual != expected {
                 differences.push(NsDifference {

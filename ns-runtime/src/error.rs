@@ -91,6 +91,35 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A thread of a multi-threaded process cannot join a namespace of this kind.
+    #[error("a namespace thread cannot join a {kind} namespace: {reason}")]
+    NotJoinable {
+        /// The kind (user, pid or time).
+        kind: NsKind,
+        /// Why, and what to do instead.
+        reason: &'static str,
+    },
+
+    /// A namespace set was given two namespaces of one kind.
+    #[error("a namespace set can hold one {kind} namespace, not two")]
+    DuplicateKind {
+        /// The kind given twice.
+        kind: NsKind,
+    },
+
+    /// A namespace set was given no namespace.
+    #[error("a namespace set needs at least one namespace")]
+    EmptySet,
+
+    /// An operation needs a namespace of a kind the handle does not include.
+    #[error("{target} includes no {kind} namespace, which this needs")]
+    MissingKind {
+        /// The handle or set.
+        target: String,
+        /// The kind it lacks.
+        kind: NsKind,
+    },
+
     /// The namespace thread running an async call stopped before the call finished
     /// (it could not hand the call on, or its runtime shut down).
     #[error("the namespace thread of {target} stopped before the call finished")]
@@ -120,6 +149,17 @@ impl Error {
                 source,
             },
         }
+    }
+
+    /// The error for using a namespace of a kind no thread of ours can join.
+    pub(crate) fn not_joinable(kind: NsKind) -> Error {
+        let reason = match kind {
+            NsKind::User => "only a single-threaded process may join a user namespace (setns gives EINVAL); run the work in a child process that joins it before it starts threads, e.g. `nsenter --user --target PID`",
+            NsKind::Pid => "setns on a pid namespace changes only the namespace of the thread's future children, and afterwards the thread cannot create threads; start a child process in it instead (e.g. `nsenter --pid --target PID`)",
+            NsKind::Time => "the kernel refuses it for a thread of a multi-threaded process (EUSERS); a time namespace applies to children: start a child process in it instead",
+            _ => "this kind cannot be entered by a namespace thread",
+        };
+        Error::NotJoinable { kind, reason }
     }
 
     /// The same error again, for each of several callers that one failure affects.
@@ -177,6 +217,16 @@ impl Error {
             Error::Abandoned { target } => Error::Abandoned {
                 target: target.clone(),
             },
+            Error::NotJoinable { kind, reason } => Error::NotJoinable {
+                kind: *kind,
+                reason,
+            },
+            Error::DuplicateKind { kind } => Error::DuplicateKind { kind: *kind },
+            Error::EmptySet => Error::EmptySet,
+            Error::MissingKind { target, kind } => Error::MissingKind {
+                target: target.clone(),
+                kind: *kind,
+            },
         }
     }
 
@@ -191,6 +241,10 @@ impl Error {
             Error::PermissionDenied { .. } => io::ErrorKind::PermissionDenied,
             Error::Syscall { source, .. } | Error::ThreadSpawn { source, .. } => source.kind(),
             Error::Abandoned { .. } => io::ErrorKind::Other,
+            Error::NotJoinable { .. } => io::ErrorKind::Unsupported,
+            Error::DuplicateKind { .. } | Error::EmptySet | Error::MissingKind { .. } => {
+                io::ErrorKind::InvalidInput
+            }
         }
     }
 }

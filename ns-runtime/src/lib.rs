@@ -36,22 +36,28 @@
 //! [`Error::PermissionDenied`].
 
 mod audit;
+mod create;
 mod error;
+mod handle;
 mod kind;
 mod link;
 mod name;
 mod namespace;
 mod netns;
 mod runtime;
+mod set;
 mod sockets;
 mod sys;
+mod target;
 
 pub use audit::{audit, Audit, NsDifference, RetiredThread, StrayThread};
 pub use error::{Error, Result};
+pub use handle::{Mount, Namespaces, Ns};
 pub use kind::NsKind;
 pub use name::NETNS_RUN_DIR;
 pub use netns::NetNs;
 pub use runtime::{Builder, GlobalAlreadySet, Runtime};
+pub use set::NsSet;
 
 #[doc(hidden)]
 #[path = "private.rs"]

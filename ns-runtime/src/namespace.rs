@@ -1,15 +1,10 @@
 //! An open namespace shared by handles and by the pool of threads that live in it.
 
 use std::fmt;
-use std::io;
-use std::os::fd::AsFd;
 use std::path::PathBuf;
 
-use nix::sched::CloneFlags;
-
-use crate::error::{Error, Result};
 use crate::kind::NsKind;
-use crate::sys::{self, NsFile, NsId};
+use crate::sys::{NsFile, NsId};
 
 /// Where a handle came from, for messages and `Debug`.
 #[derive(Debug, Clone)]
@@ -36,21 +31,6 @@ impl Namespace {
 
     pub(crate) fn kind(&self) -> NsKind {
         self.file.kind
-    }
-
-    /// Moves the calling thread into this namespace. Only a namespace thread calls
-    /// this, once, before it runs any job.
-    pub(crate) fn enter_current_thread(&self) -> Result<()> {
-        if cfg!(loom) {
-            return Ok(()); // the model checks the hand-off, not the kernel
-        }
-        if self.kind() == NsKind::Mnt {
-            // Entering a mount namespace needs a private fs struct; without it the
-            // kernel refuses, or (through a pidfd) moves the root of every thread.
-            nix::sched::unshare(CloneFlags::CLONE_FS)
-                .map_err(|e| Error::syscall("unshare(CLONE_FS)", self, io::Error::from(e)))?;
-        }
-        sys::enter(self.file.fd.as_fd(), self.kind()).map_err(|e| Error::syscall("setns", self, e))
     }
 }
 
@@ -79,6 +59,17 @@ impl fmt::Debug for Namespace {
 }
 
 impl Origin {
+    /// A path that names the namespace of `kind` this came from, for messages.
+    pub(crate) fn path(&self, kind: NsKind) -> PathBuf {
+        match self {
+            Origin::Path(path) => path.clone(),
+            Origin::Named(name) => PathBuf::from(crate::name::NETNS_RUN_DIR).join(name),
+            Origin::Pid(pid) => PathBuf::from(format!("/proc/{pid}/ns/{kind}")),
+            Origin::Thread => PathBuf::from(format!("/proc/thread-self/ns/{kind}")),
+            Origin::Anonymous => PathBuf::from(format!("(an anonymous {kind} namespace)")),
+        }
+    }
+
     /// Adds the one field that says where a handle came from.
     pub(crate) fn debug_field(&self, s: &mut fmt::DebugStruct<'_, '_>) {
         match self {

@@ -4,7 +4,6 @@ use std::fmt;
 use std::fs;
 #[cfg(all(feature = "tokio", not(loom)))]
 use std::future::Future;
-use std::hash::{Hash, Hasher};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::fs::OpenOptionsExt;
@@ -14,10 +13,12 @@ use std::sync::Arc;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
 use crate::error::{Error, Result};
+use crate::handle::sealed::Sealed;
+use crate::handle::{Joinable, Namespaces, Ns};
 use crate::kind::NsKind;
 use crate::name::{netns_path, NETNS_RUN_DIR};
 use crate::namespace::{Namespace, Origin};
-use crate::runtime::{Pool, PoolRef, Runtime};
+use crate::runtime::Runtime;
 use crate::sys::{self, NsFile};
 
 /// A handle to a Linux network namespace.
@@ -43,32 +44,20 @@ use crate::sys::{self, NsFile};
 /// ```
 ///
 /// [`in_netns`]: crate::in_netns
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct NetNs {
-    handle: Arc<Handle>,
-}
-
-struct Handle {
-    ns: Arc<Namespace>,
-    // The global runtime's pool for this namespace (without threads until the first
-    // call), looked up when the handle is made so that `run` takes no registry lock.
-    global_pool: PoolRef,
+    ns: Ns,
 }
 
 impl NetNs {
     fn from_namespace(ns: Namespace) -> NetNs {
-        let ns = Arc::new(ns);
-        let pool = Runtime::global().inner().pool_for(&ns);
         NetNs {
-            handle: Arc::new(Handle {
-                ns,
-                global_pool: PoolRef::new(pool),
-            }),
+            ns: Ns::from_namespace(ns),
         }
     }
 
     fn open(path: &Path, origin: Origin) -> Result<NetNs> {
-        let file = NsFile::open(path, NsKind::Net)?;
+        let file = NsFile::open(path, Some(NsKind::Net))?;
         Ok(NetNs::from_namespace(Namespace { file, origin }))
     }
 
@@ -121,7 +110,7 @@ impl NetNs {
     /// # Errors
     /// [`Error::PermissionDenied`] without `CAP_SYS_ADMIN`.
     pub fn create() -> Result<NetNs> {
-        let file = unshare_on_helper_thread(NsKind::Net)?;
+        let file = crate::create::unshare_on_helper_thread(NsKind::Net)?;
         Ok(NetNs::from_namespace(Namespace {
             file,
             origin: Origin::Anonymous,
@@ -152,7 +141,7 @@ impl NetNs {
                 },
                 _ => Error::syscall("create", path.display(), source),
             })?;
-        let named = unshare_on_helper_thread(NsKind::Net).and_then(|file| {
+        let named = crate::create::unshare_on_helper_thread(NsKind::Net).and_then(|file| {
             let source = format!("/proc/self/fd/{}", file.fd.as_raw_fd());
             mount(
                 Some(source.as_str()),
@@ -284,50 +273,24 @@ impl NetNs {
     /// The inode number of the namespace (what `ip netns identify` and
     /// `readlink /proc/PID/ns/net` show as `net:[INODE]`).
     pub fn inode(&self) -> u64 {
-        self.handle.ns.id().ino
+        self.ns.inode()
     }
 
     /// The name under `/run/netns` this handle was opened or created by, if any.
     pub fn name(&self) -> Option<&str> {
-        match &self.handle.ns.origin {
+        match &self.ns.namespace().origin {
             Origin::Named(name) => Some(name),
             _ => None,
         }
     }
 
     pub(crate) fn namespace(&self) -> &Arc<Namespace> {
-        &self.handle.ns
+        self.ns.namespace()
     }
 
-    pub(crate) fn global_pool(&self) -> &Pool {
-        &self.handle.global_pool
-    }
-}
-
-/// Makes a new namespace of `kind` on a helper thread and returns it open, so the
-/// calling thread stays where it is.
-fn unshare_on_helper_thread(kind: NsKind) -> Result<NsFile> {
-    let spawned = std::thread::Builder::new()
-        .name("ns-create".into())
-        .spawn(move || -> Result<NsFile> {
-            // Ours, and about to sit in a namespace of its own: not a stray.
-            let _registered = crate::runtime::register(kind, None);
-            nix::sched::unshare(kind.clone_flag()).map_err(|e| {
-                Error::syscall(
-                    "unshare",
-                    format_args!("a new {kind} namespace"),
-                    io::Error::from(e),
-                )
-            })?;
-            sys::current_thread_ns(kind)
-        })
-        .map_err(|source| Error::ThreadSpawn {
-            target: format!("a new {kind} namespace"),
-            source,
-        })?;
-    match spawned.join() {
-        Ok(result) => result,
-        Err(payload) => std::panic::resume_unwind(payload),
+    /// This handle as a handle of any kind (to put it in an [`NsSet`](crate::NsSet)).
+    pub fn as_ns(&self) -> &Ns {
+        &self.ns
     }
 }
 
@@ -361,20 +324,6 @@ fn make_run_dir_shared() -> Result<()> {
     shared().map_err(|e| Error::syscall("mount(MS_SHARED)", NETNS_RUN_DIR, e.into()))
 }
 
-impl PartialEq for NetNs {
-    fn eq(&self, other: &NetNs) -> bool {
-        self.handle.ns.id() == other.handle.ns.id()
-    }
-}
-
-impl Eq for NetNs {}
-
-impl Hash for NetNs {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.handle.ns.id().hash(state);
-    }
-}
-
 impl AsRef<NetNs> for NetNs {
     fn as_ref(&self) -> &NetNs {
         self
@@ -383,20 +332,52 @@ impl AsRef<NetNs> for NetNs {
 
 impl AsFd for NetNs {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.handle.ns.file.fd.as_fd()
+        self.ns.as_fd()
     }
 }
 
 impl fmt::Debug for NetNs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("NetNs");
-        self.handle.ns.origin.debug_field(&mut s);
+        self.namespace().origin.debug_field(&mut s);
         s.field("inode", &self.inode()).finish()
     }
 }
 
 impl fmt::Display for NetNs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&*self.handle.ns, f)
+        fmt::Display::fmt(&self.ns, f)
     }
 }
+
+impl From<NetNs> for Ns {
+    fn from(netns: NetNs) -> Ns {
+        netns.ns
+    }
+}
+
+impl TryFrom<Ns> for NetNs {
+    type Error = Error;
+
+    /// # Errors
+    /// [`Error::WrongKind`] for a namespace of another kind.
+    fn try_from(ns: Ns) -> Result<NetNs> {
+        if ns.kind() == NsKind::Net {
+            Ok(NetNs { ns })
+        } else {
+            Err(Error::WrongKind {
+                path: ns.namespace().origin.path(ns.kind()),
+                expected: NsKind::Net,
+                found: ns.kind(),
+            })
+        }
+    }
+}
+
+impl Sealed for NetNs {
+    fn joinable(&self) -> Result<&Joinable> {
+        self.ns.joinable()
+    }
+}
+
+impl Namespaces for NetNs {}

@@ -47,8 +47,8 @@ pub(crate) struct NsFile {
 }
 
 impl NsFile {
-    /// Opens `path` and checks that it is a namespace of kind `expected`.
-    pub(crate) fn open(path: &Path, expected: NsKind) -> Result<NsFile> {
+    /// Opens `path` and checks that it is a namespace (of kind `expected`, if given).
+    pub(crate) fn open(path: &Path, expected: Option<NsKind>) -> Result<NsFile> {
         let file = File::options()
             .read(true)
             // A FIFO or a tty given by mistake must not block or become our terminal.
@@ -67,7 +67,7 @@ impl NsFile {
             },
             _ => Error::syscall("ioctl(NS_GET_NSTYPE)", path.display(), source),
         })?;
-        if kind != expected {
+        if let Some(expected) = expected.filter(|&expected| expected != kind) {
             return Err(Error::WrongKind {
                 path: path.to_owned(),
                 expected,
@@ -105,7 +105,7 @@ pub(crate) fn enter(fd: BorrowedFd<'_>, kind: NsKind) -> io::Result<()> {
 
 /// Identity of the calling thread's namespace of `kind`.
 pub(crate) fn current_thread_ns(kind: NsKind) -> Result<NsFile> {
-    NsFile::open(thread_self_ns_path(kind), kind)
+    NsFile::open(thread_self_ns_path(kind), Some(kind))
 }
 
 /// Identity of the calling thread's namespace of `kind` (one `stat`, no fd).

@@ -117,7 +117,7 @@ where
         Ok(Ok(Err(payload))) => resume_unwind(payload),
         Ok(Err(err)) => Err(err),
         Err(_) => Err(Error::Abandoned {
-            target: pool.ns.to_string(),
+            target: pool.target.to_string(),
         }),
     }
 }
@@ -141,12 +141,12 @@ impl Pool {
         let _ = jobs.send(job); // `queue` is alive: cannot fail
         let pool = self.arc();
         // `nsa-INODE`: a thread name has at most 15 bytes.
-        let name = format!("nsa-{}", self.ns.id().ino);
+        let name = self.target.thread_name(true);
         super::sync::spawn(name, self.runtime.config.stack_size, move || {
             main(&pool, queue)
         })
         .map_err(|source| Error::ThreadSpawn {
-            target: self.ns.to_string(),
+            target: self.target.to_string(),
             source,
         })?;
         *slot = Some(jobs);
@@ -157,12 +157,12 @@ impl Pool {
 /// The driver thread: enter, then drive bodies until the channel is closed and
 /// every body is done.
 fn main(pool: &Arc<Pool>, mut queue: mpsc::UnboundedReceiver<Box<dyn AsyncJob>>) {
-    let registered = worker::register(pool.ns.kind(), Some(pool.ns.id().ino));
-    let runtime = pool.ns.enter_current_thread().and_then(|()| {
+    let registered = worker::register(pool.target.homes());
+    let runtime = pool.target.enter_current_thread().and_then(|()| {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|source| Error::syscall("starting a tokio runtime", &*pool.ns, source))
+            .map_err(|source| Error::syscall("starting a tokio runtime", &*pool.target, source))
     });
     let runtime = match runtime {
         Ok(runtime) => runtime,
@@ -175,16 +175,11 @@ fn main(pool: &Arc<Pool>, mut queue: mpsc::UnboundedReceiver<Box<dyn AsyncJob>>)
         }
     };
     registered.entered();
-    worker::set_home(pool.ns.id());
+    worker::set_home(pool.target.id());
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, serve(pool, &mut queue));
-    if let Some(found_inode) = pool.moved_away() {
-        crate::audit::record_retired(crate::audit::RetiredThread {
-            tid: registered.tid(),
-            kind: pool.ns.kind(),
-            home_inode: pool.ns.id().ino,
-            found_inode,
-        });
+    if let Some(moved) = pool.target.moved_away() {
+        crate::audit::record_retired(registered.tid(), moved);
     }
 }
 
@@ -205,7 +200,7 @@ async fn serve(pool: &Pool, queue: &mut mpsc::UnboundedReceiver<Box<dyn AsyncJob
         } else {
             // A body moved this thread out (through code the attribute cannot
             // see): take no more; the jobs already sent go to a new driver.
-            if !moved && pool.moved_away().is_some() {
+            if !moved && pool.target.moved_away().is_some() {
                 moved = true;
                 queue.close();
                 while let Ok(job) = queue.try_recv() {

@@ -21,9 +21,8 @@ pub(crate) use pool_ref::PoolRef;
 pub(crate) use worker::{register, AuditGuard};
 
 use crate::error::Result;
-use crate::namespace::Namespace;
-use crate::netns::NetNs;
-use crate::sys::NsId;
+use crate::handle::Namespaces;
+use crate::target::{Target, TargetId};
 
 /// Settings of a [`Runtime`].
 #[derive(Debug, Clone)]
@@ -51,7 +50,7 @@ impl Default for Config {
 /// entered it once, at birth, and never leave it. Dropping the last clone of a
 /// runtime lets its idle threads exit at once.
 ///
-/// Most programs use the process-wide [`Runtime::global`] through [`NetNs::run`] and
+/// Most programs use the process-wide [`Runtime::global`] through [`NetNs::run`](crate::NetNs::run) and
 /// the [`in_netns`](crate::in_netns) attribute. A separate runtime has its own
 /// threads and settings:
 ///
@@ -100,7 +99,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) config: Config,
     /// Pools by namespace identity. Weak: a pool lives while a handle caches it or a
     /// worker runs in it, and removes itself from here when dropped.
-    pools: Mutex<HashMap<NsId, Weak<Pool>>>,
+    pools: Mutex<HashMap<TargetId, Weak<Pool>>>,
     global: bool,
 }
 
@@ -112,7 +111,7 @@ impl Runtime {
         Builder::default()
     }
 
-    /// The process-wide runtime that [`NetNs::run`] and the attribute use. It is
+    /// The process-wide runtime that [`NetNs::run`](crate::NetNs::run) and the attribute use. It is
     /// created with default settings on first use unless [`Builder::build_global`]
     /// configured it before.
     pub fn global() -> &'static Runtime {
@@ -135,43 +134,53 @@ impl Runtime {
         }
     }
 
-    /// Runs `f` on a namespace thread of `ns` that belongs to this runtime; see
-    /// [`NetNs::run`] for the guarantees.
-    pub fn run<F, R>(&self, ns: &NetNs, f: F) -> Result<R>
+    /// Runs `f` on a namespace thread of `ns` (a [`NetNs`], an [`Ns`](crate::Ns)
+    /// or an [`NsSet`](crate::NsSet)) that belongs to this runtime; see
+    /// [`NetNs::run`](crate::NetNs::run) for the guarantees.
+    ///
+    /// # Errors
+    /// [`Error::NotJoinable`](crate::Error::NotJoinable) for a user, pid or time
+    /// namespace; otherwise only when no thread could enter.
+    pub fn run<N, F, R>(&self, ns: &N, f: F) -> Result<R>
     where
+        N: Namespaces + ?Sized,
         F: FnOnce() -> R + Send,
         R: Send,
     {
-        if worker::is_worker_of(ns.namespace().id()) {
+        let joinable = ns.joinable()?;
+        if worker::is_worker_of(joinable.target.id()) {
             // Already inside (a nested call on a namespace thread of `ns`).
             return Ok(f());
         }
         if self.inner.global {
-            ns.global_pool().run(f)
+            joinable.global_pool.run(f)
         } else {
-            self.inner.pool_for(ns.namespace()).run(f)
+            self.inner.pool_for(&joinable.target).run(f)
         }
     }
 
     /// Runs the future that `f` makes on the async thread of `ns` that belongs to
-    /// this runtime; see [`NetNs::run_async`] for the guarantees.
+    /// this runtime; see [`NetNs::run_async`](crate::NetNs::run_async) for the guarantees.
     #[cfg(all(feature = "tokio", not(loom)))]
-    pub fn run_async<F, Fut, R>(
+    pub fn run_async<N, F, Fut, R>(
         &self,
-        ns: &NetNs,
+        ns: &N,
         f: F,
     ) -> impl std::future::Future<Output = Result<R>> + Send + 'static
     where
+        N: Namespaces + ?Sized,
         F: FnOnce() -> Fut + Send + 'static,
         Fut: std::future::Future<Output = R> + 'static,
         R: Send + 'static,
     {
-        let pool = if self.inner.global {
-            ns.global_pool().arc()
-        } else {
-            self.inner.pool_for(ns.namespace())
-        };
-        driver::run(pool, f)
+        let pool = ns.joinable().map(|joinable| {
+            if self.inner.global {
+                joinable.global_pool.arc()
+            } else {
+                self.inner.pool_for(&joinable.target)
+            }
+        });
+        async move { driver::run(pool?, f).await }
     }
 
     /// The maximum number of threads per namespace of this runtime.
@@ -187,21 +196,21 @@ impl Runtime {
 }
 
 impl RuntimeInner {
-    /// The pool of `ns`, made (without threads) if there is none.
-    pub(crate) fn pool_for(self: &Arc<Self>, ns: &Arc<Namespace>) -> Arc<Pool> {
-        let id = ns.id();
+    /// The pool of `target`, made (without threads) if there is none.
+    pub(crate) fn pool_for(self: &Arc<Self>, target: &Arc<Target>) -> Arc<Pool> {
+        let id = target.id();
         let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(pool) = pools.get(&id).and_then(Weak::upgrade) {
             return pool;
         }
-        let pool = Pool::new(Arc::clone(ns), Arc::clone(self));
+        let pool = Pool::new(Arc::clone(target), Arc::clone(self));
         pools.insert(id, Arc::downgrade(&pool));
         pool
     }
 
     /// Called by a pool being dropped: removes its entry unless a new pool for the
     /// same namespace has replaced it meanwhile.
-    pub(crate) fn forget_pool(&self, id: NsId) {
+    pub(crate) fn forget_pool(&self, id: TargetId) {
         let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
         if pools.get(&id).is_some_and(|pool| pool.strong_count() == 0) {
             pools.remove(&id);

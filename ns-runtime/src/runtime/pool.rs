@@ -12,12 +12,12 @@ use super::sync::{self, AtomicUsize, Condvar, Mutex, MutexGuard, Ready};
 use super::worker;
 use super::RuntimeInner;
 use crate::error::{Error, Result};
-use crate::namespace::Namespace;
+use crate::target::Target;
 
 pub(crate) struct Pool {
     /// This pool, for the workers it starts (each holds it alive).
     me: Weak<Pool>,
-    pub(crate) ns: Arc<Namespace>,
+    pub(crate) target: Arc<Target>,
     pub(crate) runtime: Arc<RuntimeInner>,
     state: Mutex<State>,
     /// Workers with nothing to do sleep here (after spinning).
@@ -54,10 +54,10 @@ struct State {
 }
 
 impl Pool {
-    pub(crate) fn new(ns: Arc<Namespace>, runtime: Arc<RuntimeInner>) -> Arc<Pool> {
+    pub(crate) fn new(target: Arc<Target>, runtime: Arc<RuntimeInner>) -> Arc<Pool> {
         Arc::new_cyclic(|me| Pool {
             me: me.clone(),
-            ns,
+            target,
             runtime,
             state: Mutex::new(State::default()),
             wakeup: Condvar::new(),
@@ -209,13 +209,13 @@ impl Pool {
     fn start_worker(&self) -> Result<()> {
         let ready = Arc::new(Ready::new());
         let pool = self.arc();
-        let name = format!("ns-{}", self.ns.id().ino);
+        let name = self.target.thread_name(false);
         let report = Arc::clone(&ready);
         let worker = sync::spawn(name, self.runtime.config.stack_size, move || {
             worker::main(pool, &report)
         })
         .map_err(|source| Error::ThreadSpawn {
-            target: self.ns.to_string(),
+            target: self.target.to_string(),
             source,
         })?;
         // The worker always reports once before it can exit.
@@ -293,16 +293,11 @@ impl Pool {
                 state.threads -= 1;
                 return;
             }
-            if let Some(found_inode) = self.moved_away() {
+            if let Some(moved) = self.target.moved_away() {
                 state.idle -= 1;
                 state.threads -= 1;
                 drop(state);
-                crate::audit::record_retired(crate::audit::RetiredThread {
-                    tid,
-                    kind: self.ns.kind(),
-                    home_inode: self.ns.id().ino,
-                    found_inode,
-                });
+                crate::audit::record_retired(tid, moved);
                 return;
             }
             state.sleeping += 1;
@@ -318,23 +313,8 @@ impl Pool {
     }
 }
 
-impl Pool {
-    /// The inode the calling worker is in, if it is not its namespace's.
-    pub(crate) fn moved_away(&self) -> Option<u64> {
-        if cfg!(loom) {
-            return None; // loom threads never entered anything
-        }
-        let home = self.ns.id();
-        match crate::sys::thread_ns_id(self.ns.kind()) {
-            Ok(now) if now != home => Some(now.ino),
-            // Could not tell (procfs unreadable): keep serving rather than guess.
-            _ => None,
-        }
-    }
-}
-
 impl Drop for Pool {
     fn drop(&mut self) {
-        self.runtime.forget_pool(self.ns.id());
+        self.runtime.forget_pool(self.target.id());
     }
 }

@@ -8,30 +8,30 @@ use super::pool::Pool;
 use super::sync::Ready;
 use crate::error::Result;
 use crate::kind::NsKind;
-use crate::sys::NsId;
+use crate::target::TargetId;
 
 /// Every thread of ours that sits in a namespace of its own: tid → entry.
 /// Registered before the thread enters (so that `audit` never mistakes an entering
 /// thread for a stray). An entry outlives its guard: a thread is still there, in
 /// its namespace, for a moment after its last line of Rust, so the entry is only
 /// marked as exiting and swept once `/proc/self/task/TID` is gone.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Entry {
-    kind: NsKind,
-    /// Its namespace's inode; `None` for a helper still creating it.
-    home: Option<u64>,
+    /// Per kind it lives in, the namespace's inode; `None` for a helper still
+    /// creating it.
+    homes: Vec<(NsKind, Option<u64>)>,
     /// Inside its namespace already (before, it is still where it was born).
     entered: bool,
     exiting: bool,
 }
 
 /// What `audit` needs to know of one registered thread.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Home {
     pub(crate) tid: u32,
-    pub(crate) kind: NsKind,
-    /// `None`: a helper creating its namespace (anywhere is right).
-    pub(crate) inode: Option<u64>,
+    /// Per kind: the inode, or `None` for a helper creating its namespace
+    /// (anywhere is right). Kinds not listed: the main thread's.
+    pub(crate) homes: Vec<(NsKind, Option<u64>)>,
     /// Not entered yet: where it was born is right too.
     pub(crate) entering: bool,
 }
@@ -79,8 +79,7 @@ impl AuditGuard {
                 .iter()
                 .map(|(&tid, entry)| Home {
                     tid,
-                    kind: entry.kind,
-                    inode: entry.home,
+                    homes: entry.homes.clone(),
                     entering: !entry.entered,
                 })
                 .collect()
@@ -101,9 +100,9 @@ impl Drop for AuditGuard {
 /// thread ends.
 pub(crate) struct Registered(u32);
 
-/// Registers the calling thread as living in a namespace of `kind` (`home`: its
-/// inode; `None` while the thread is creating it).
-pub(crate) fn register(kind: NsKind, home: Option<u64>) -> Registered {
+/// Registers the calling thread as living in `homes`: per kind, the namespace's
+/// inode (`None` while the thread is creating it).
+pub(crate) fn register(homes: Vec<(NsKind, Option<u64>)>) -> Registered {
     // (Under loom, threads may share an OS thread: the registry is not modelled.)
     let tid = nix::unistd::gettid().as_raw() as u32;
     registry(|r| {
@@ -111,8 +110,7 @@ pub(crate) fn register(kind: NsKind, home: Option<u64>) -> Registered {
         r.threads.insert(
             tid,
             Entry {
-                kind,
-                home,
+                homes,
                 entered: false,
                 exiting: false,
             },
@@ -149,12 +147,12 @@ impl Drop for Registered {
 #[cfg(not(loom))]
 thread_local! {
     /// The namespace this thread is a namespace thread of, if it is one.
-    static HOME: Cell<Option<NsId>> = const { Cell::new(None) };
+    static HOME: Cell<Option<TargetId>> = const { Cell::new(None) };
 }
 
 #[cfg(loom)]
 loom::thread_local! {
-    static HOME: Cell<Option<NsId>> = Cell::new(None);
+    static HOME: Cell<Option<TargetId>> = Cell::new(None);
 }
 
 /// Whether the calling thread is a namespace thread (of any namespace).
@@ -162,26 +160,26 @@ pub(crate) fn is_worker() -> bool {
     HOME.with(|home| home.get().is_some())
 }
 
-/// Whether the calling thread is a namespace thread of namespace `id`.
-pub(crate) fn is_worker_of(id: NsId) -> bool {
+/// Whether the calling thread is a namespace thread of target `id`.
+pub(crate) fn is_worker_of(id: TargetId) -> bool {
     HOME.with(|home| home.get() == Some(id))
 }
 
 /// Marks the calling thread as a namespace thread of `id` (it is inside).
-pub(crate) fn set_home(id: NsId) {
+pub(crate) fn set_home(id: TargetId) {
     HOME.with(|home| home.set(Some(id)));
 }
 
 /// The body of a namespace thread. Reports on `ready` whether it could enter.
 pub(crate) fn main(pool: Arc<Pool>, ready: &Ready<Result<()>>) {
-    let registered = register(pool.ns.kind(), Some(pool.ns.id().ino));
-    if let Err(err) = pool.ns.enter_current_thread() {
+    let registered = register(pool.target.homes());
+    if let Err(err) = pool.target.enter_current_thread() {
         // Not inside: the thread ends here, in the namespace it was born in.
         ready.fill(Err(err));
         return;
     }
     registered.entered();
-    set_home(pool.ns.id());
+    set_home(pool.target.id());
     pool.worker_started();
     ready.fill(Ok(()));
     pool.serve(registered.tid());

@@ -1,0 +1,380 @@
+//! `Ns`: a handle to a namespace of any kind, and `Namespaces`: what namespace
+//! threads can live in (a `NetNs`, an `Ns` of a joinable kind, an `NsSet`).
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::kind::NsKind;
+use crate::namespace::{Namespace, Origin};
+use crate::runtime::{PoolRef, Runtime};
+use crate::sys::{self, NsFile};
+use crate::target::Target;
+
+/// The part of a handle that namespace threads serve: what they enter, and the
+/// global runtime's pool for it (without threads until the first call), looked up
+/// when the handle is made so that a call takes no registry lock.
+pub struct Joinable {
+    pub(crate) target: Arc<Target>,
+    pub(crate) global_pool: PoolRef,
+}
+
+impl Joinable {
+    pub(crate) fn new(target: Target) -> Joinable {
+        let target = Arc::new(target);
+        let pool = Runtime::global().inner().pool_for(&target);
+        Joinable {
+            target,
+            global_pool: PoolRef::new(pool),
+        }
+    }
+}
+
+pub(crate) mod sealed {
+    /// Keeps [`Namespaces`](super::Namespaces) implemented by this crate's handles only.
+    pub trait Sealed {
+        /// What a namespace thread of this handle enters, or why none can.
+        fn joinable(&self) -> crate::Result<&super::Joinable>;
+    }
+}
+
+/// What namespace threads can live in: a [`NetNs`](crate::NetNs), an [`Ns`] of a
+/// kind a thread can join (net, uts, ipc, cgroup, mnt), or an [`NsSet`](crate::NsSet)
+/// of several. [`Runtime::run`] takes any of them; the methods here are
+/// conveniences built on it.
+///
+/// ```no_run
+/// use ns_runtime::{Namespaces, NsKind, NsSet};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let pid = 1; // any process
+/// let set = NsSet::of_pid(pid)?;
+/// println!("its hostname: {}", set.hostname()?);
+/// for mount in set.mounts()? {
+///     println!("{} on {} type {}", mount.source, mount.target.display(), mount.fstype);
+/// }
+/// let routes = set.read_to_string("/proc/thread-self/net/route")?;
+/// # let _ = routes;
+/// # Ok(())
+/// # }
+/// ```
+pub trait Namespaces: sealed::Sealed + fmt::Display {
+    /// Reads a file as a thread inside sees it: paths resolve in the mount
+    /// namespace, `/proc/thread-self/net/*` shows the network namespace, and so on.
+    ///
+    /// # Errors
+    /// Those of reading the file, or of entering.
+    fn read_to_string(&self, path: impl AsRef<Path>) -> io::Result<String> {
+        let path = path.as_ref();
+        Runtime::global().run(self, || std::fs::read_to_string(path))?
+    }
+
+    /// The hostname inside (`gethostname(2)` in the uts namespace).
+    ///
+    /// # Errors
+    /// [`Error::MissingKind`] without a uts namespace; otherwise those of entering.
+    fn hostname(&self) -> Result<String> {
+        self.require(NsKind::Uts)?;
+        let name = Runtime::global().run(self, nix::unistd::gethostname)?;
+        let name = name.map_err(|e| Error::syscall("gethostname", self, e.into()))?;
+        Ok(name.to_string_lossy().into_owned())
+    }
+
+    /// Sets the hostname inside (`sethostname(2)` in the uts namespace); the
+    /// host's stays as it is.
+    ///
+    /// # Errors
+    /// [`Error::MissingKind`] without a uts namespace; [`Error::PermissionDenied`]
+    /// without `CAP_SYS_ADMIN` in it.
+    fn set_hostname(&self, name: &str) -> Result<()> {
+        self.require(NsKind::Uts)?;
+        let set = Runtime::global().run(self, || nix::unistd::sethostname(name))?;
+        set.map_err(|e| Error::syscall("sethostname", self, e.into()))
+    }
+
+    /// The mount table as threads inside see it (`/proc/thread-self/mounts`).
+    ///
+    /// # Errors
+    /// [`Error::MissingKind`] without a mount namespace; otherwise those of reading
+    /// or entering.
+    fn mounts(&self) -> Result<Vec<Mount>> {
+        self.require(NsKind::Mnt)?;
+        let table = self
+            .read_to_string("/proc/thread-self/mounts")
+            .map_err(|e| Error::syscall("read /proc/thread-self/mounts", self, e))?;
+        Ok(table.lines().filter_map(Mount::parse).collect())
+    }
+
+    #[doc(hidden)]
+    fn require(&self, kind: NsKind) -> Result<()> {
+        if self.joinable()?.target.includes(kind) {
+            Ok(())
+        } else {
+            Err(Error::MissingKind {
+                target: self.to_string(),
+                kind,
+            })
+        }
+    }
+}
+
+/// One line of a mount table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Mount {
+    /// What is mounted (a device, `tmpfs`, `proc`, ...).
+    pub source: String,
+    /// Where.
+    pub target: PathBuf,
+    /// The file system type.
+    pub fstype: String,
+    /// The mount options, comma-separated.
+    pub options: String,
+}
+
+impl Mount {
+    /// Parses a line of `/proc/*/mounts` (fields escape space, tab, newline and
+    /// backslash as octal `\040`, ...).
+    fn parse(line: &str) -> Option<Mount> {
+        let mut fields = line.split(' ').map(unescape);
+        Some(Mount {
+            source: fields.next()?,
+            target: PathBuf::from(fields.next()?),
+            fstype: fields.next()?,
+            options: fields.next()?,
+        })
+    }
+}
+
+fn unescape(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut rest = field;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let code = rest.get(at + 1..at + 4);
+        match code.and_then(|c| u8::from_str_radix(c, 8).ok()) {
+            Some(byte) => {
+                out.push(char::from(byte));
+                rest = &rest[at + 4..];
+            }
+            None => {
+                out.push('\\');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A handle to a namespace of any kind.
+///
+/// Cloning is cheap; handles compare equal when they refer to the same namespace;
+/// while a handle exists, the namespace exists. Code runs inside with [`Ns::run`]
+/// on a namespace thread of its own, as for [`NetNs`](crate::NetNs). A handle to a
+/// user, pid or time namespace can be opened and compared, but not run in: no
+/// thread of a multi-threaded process can join those ([`Error::NotJoinable`] says
+/// why and what to do instead).
+///
+/// ```no_run
+/// use ns_runtime::{Namespaces, Ns, NsKind};
+///
+/// # fn main() -> Result<(), ns_runtime::Error> {
+/// let uts = Ns::create(NsKind::Uts)?;
+/// uts.set_hostname("inside")?;
+/// assert_eq!(uts.hostname()?, "inside"); // the host's hostname is unchanged
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Ns {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    ns: Arc<Namespace>,
+    /// `None` for the kinds no thread of ours can join.
+    joinable: Option<Joinable>,
+}
+
+impl Ns {
+    pub(crate) fn from_namespace(ns: Namespace) -> Ns {
+        let ns = Arc::new(ns);
+        let joinable = ns
+            .kind()
+            .thread_joinable()
+            .then(|| Target::new(vec![Arc::clone(&ns)], None).map(Joinable::new))
+            .and_then(Result::ok);
+        Ns {
+            shared: Arc::new(Shared { ns, joinable }),
+        }
+    }
+
+    fn open(path: &Path, kind: Option<NsKind>, origin: Origin) -> Result<Ns> {
+        let file = NsFile::open(path, kind)?;
+        Ok(Ns::from_namespace(Namespace { file, origin }))
+    }
+
+    /// Opens the namespace file at `path` (`/proc/PID/ns/KIND`, a bind mount of
+    /// one), whatever its kind.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if nothing is there, [`Error::NotANamespace`] for any
+    /// other file.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Ns> {
+        let path = path.as_ref();
+        Ns::open(path, None, Origin::Path(path.to_owned()))
+    }
+
+    /// Opens the namespace file at `path` and checks that it is of `kind`.
+    ///
+    /// # Errors
+    /// As [`Ns::from_path`], and [`Error::WrongKind`] for another kind.
+    pub fn from_path_of_kind(path: impl AsRef<Path>, kind: NsKind) -> Result<Ns> {
+        let path = path.as_ref();
+        Ns::open(path, Some(kind), Origin::Path(path.to_owned()))
+    }
+
+    /// Opens the namespace of `kind` of process `pid` (of its main thread).
+    pub fn of_pid(pid: u32, kind: NsKind) -> Result<Ns> {
+        let path = format!("/proc/{pid}/ns/{}", kind.proc_name());
+        Ns::open(Path::new(&path), Some(kind), Origin::Pid(pid))
+    }
+
+    /// Opens the namespace of `kind` of the *calling thread*.
+    pub fn current(kind: NsKind) -> Result<Ns> {
+        let file = sys::current_thread_ns(kind)?;
+        Ok(Ns::from_namespace(Namespace {
+            file,
+            origin: Origin::Thread,
+        }))
+    }
+
+    /// Creates a new, anonymous namespace of `kind` on a helper thread (the calling
+    /// thread does not move). A new mount namespace starts as a copy of the
+    /// caller's with every mount made private, so mounts made inside stay inside
+    /// (what `unshare --mount` does).
+    ///
+    /// # Errors
+    /// [`Error::NotJoinable`] for user, pid and time (nothing is created);
+    /// [`Error::PermissionDenied`] without `CAP_SYS_ADMIN`.
+    pub fn create(kind: NsKind) -> Result<Ns> {
+        if !kind.thread_joinable() {
+            return Err(Error::not_joinable(kind));
+        }
+        let file = crate::create::unshare_on_helper_thread(kind)?;
+        Ok(Ns::from_namespace(Namespace {
+            file,
+            origin: Origin::Anonymous,
+        }))
+    }
+
+    /// The kind of this namespace.
+    pub fn kind(&self) -> NsKind {
+        self.shared.ns.kind()
+    }
+
+    /// The inode number of the namespace (as in `readlink /proc/PID/ns/KIND`).
+    pub fn inode(&self) -> u64 {
+        self.shared.ns.id().ino
+    }
+
+    /// Runs `f` on a namespace thread of this namespace; see [`NetNs::run`](crate::NetNs::run).
+    ///
+    /// # Errors
+    /// [`Error::NotJoinable`] for a user, pid or time namespace; otherwise only
+    /// when no thread could enter.
+    pub fn run<F, R>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        Runtime::global().run(self, f)
+    }
+
+    /// Runs the future that `f` makes on this namespace's async thread; see
+    /// [`NetNs::run_async`](crate::NetNs::run_async).
+    #[cfg(all(feature = "tokio", not(loom)))]
+    pub fn run_async<F, Fut, R>(
+        &self,
+        f: F,
+    ) -> impl std::future::Future<Output = Result<R>> + Send + 'static
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = R> + 'static,
+        R: Send + 'static,
+    {
+        Runtime::global().run_async(self, f)
+    }
+
+    pub(crate) fn namespace(&self) -> &Arc<Namespace> {
+        &self.shared.ns
+    }
+}
+
+impl sealed::Sealed for Ns {
+    fn joinable(&self) -> Result<&Joinable> {
+        self.shared
+            .joinable
+            .as_ref()
+            .ok_or_else(|| Error::not_joinable(self.kind()))
+    }
+}
+
+impl Namespaces for Ns {}
+
+impl PartialEq for Ns {
+    fn eq(&self, other: &Ns) -> bool {
+        self.shared.ns.id() == other.shared.ns.id()
+    }
+}
+
+impl Eq for Ns {}
+
+impl Hash for Ns {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.shared.ns.id().hash(state);
+    }
+}
+
+impl AsFd for Ns {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.shared.ns.file.fd.as_fd()
+    }
+}
+
+impl fmt::Debug for Ns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("Ns");
+        self.shared.ns.origin.debug_field(&mut s);
+        s.field("kind", &self.kind())
+            .field("inode", &self.inode())
+            .finish()
+    }
+}
+
+impl fmt::Display for Ns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.shared.ns, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_lines_parse_with_their_escapes() {
+        let mount = Mount::parse("tmpfs /mnt/a\\040b tmpfs rw,nosuid 0 0").unwrap();
+        assert_eq!(mount.source, "tmpfs");
+        assert_eq!(mount.target, Path::new("/mnt/a b"));
+        assert_eq!(mount.fstype, "tmpfs");
+        assert_eq!(mount.options, "rw,nosuid");
+        assert_eq!(unescape("a\\134b\\"), "a\\b\\");
+        assert!(Mount::parse("short line").is_none());
+    }
+}

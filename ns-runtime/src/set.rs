@@ -1,0 +1,197 @@
+//! `NsSet`: several namespaces of distinct kinds, entered together by the threads
+//! that serve them.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::handle::sealed::Sealed;
+use crate::handle::{Joinable, Namespaces, Ns};
+use crate::kind::NsKind;
+use crate::runtime::Runtime;
+use crate::target::{Process, Target, JOINABLE};
+
+/// Several namespaces of distinct kinds that a namespace thread enters together,
+/// e.g. net + uts + mnt: the unit the threads of a pool live in. Threads are shared
+/// by every handle to the same set (compared member by member).
+///
+/// ```no_run
+/// use ns_runtime::{Namespaces, NetNs, Ns, NsKind, NsSet};
+///
+/// # fn main() -> Result<(), ns_runtime::Error> {
+/// let set = NsSet::new([NetNs::create()?.into(), Ns::create(NsKind::Uts)?])?;
+/// set.set_hostname("box")?;
+/// let (host, links) = set.run(|| {
+///     (nix::unistd::gethostname(), std::fs::read_to_string("/proc/thread-self/net/dev"))
+/// })?;
+/// # let _ = (host, links);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct NsSet {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// In the order a thread enters them.
+    members: Vec<Ns>,
+    joinable: Joinable,
+}
+
+impl NsSet {
+    /// A set of `members`, at most one per kind.
+    ///
+    /// # Errors
+    /// [`Error::NotJoinable`] for a user, pid or time namespace (no thread of a
+    /// multi-threaded process can join those), [`Error::DuplicateKind`],
+    /// [`Error::EmptySet`].
+    pub fn new(members: impl IntoIterator<Item = Ns>) -> Result<NsSet> {
+        NsSet::with_process(members.into_iter().collect(), None)
+    }
+
+    fn with_process(mut members: Vec<Ns>, process: Option<Process>) -> Result<NsSet> {
+        let namespaces = members
+            .iter()
+            .map(|ns| Arc::clone(ns.namespace()))
+            .collect();
+        let target = Target::new(namespaces, process)?;
+        members.sort_by_key(|ns| JOINABLE.iter().position(|&kind| kind == ns.kind()));
+        Ok(NsSet {
+            shared: Arc::new(Shared {
+                members,
+                joinable: Joinable::new(target),
+            }),
+        })
+    }
+
+    /// Every namespace of process `pid` that a thread can join: net, uts, ipc,
+    /// cgroup and mnt (what `nsenter --all --target PID` enters, minus user, pid and
+    /// time, which need a child process). Threads enter them all at once through a
+    /// pidfd (`setns(pidfd, ..)`, Linux 5.8) while the process lives in them, and
+    /// one by one through the files opened here otherwise.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if there is no such process.
+    pub fn of_pid(pid: u32) -> Result<NsSet> {
+        let pidfd = pidfd_open(pid)?;
+        let members = JOINABLE
+            .into_iter()
+            .filter_map(|kind| match Ns::of_pid(pid, kind) {
+                // A kernel without this kind (no cgroup namespaces, say): leave it out.
+                Err(Error::NotFound { .. }) if process_exists(pid) => None,
+                other => Some(other),
+            })
+            .collect::<Result<Vec<Ns>>>()?;
+        // Opened through /proc/PID after the pidfd: if the process still lives, the
+        // files are its and not those of a later process that reused the pid.
+        if !process_exists(pid) {
+            return Err(Error::NotFound {
+                path: format!("/proc/{pid}").into(),
+            });
+        }
+        let process = pidfd.map(|pidfd| Process { pid, pidfd });
+        NsSet::with_process(members, process)
+    }
+
+    /// The member of `kind`, if the set has one.
+    pub fn get(&self, kind: NsKind) -> Option<&Ns> {
+        self.shared.members.iter().find(|ns| ns.kind() == kind)
+    }
+
+    /// The members, in the order a thread enters them (mount last).
+    pub fn members(&self) -> &[Ns] {
+        &self.shared.members
+    }
+
+    /// Runs `f` on a namespace thread that is in every member; see
+    /// [`NetNs::run`](crate::NetNs::run).
+    ///
+    /// # Errors
+    /// Only when no thread could enter.
+    pub fn run<F, R>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        Runtime::global().run(self, f)
+    }
+
+    /// Runs the future that `f` makes on the set's async thread; see
+    /// [`NetNs::run_async`](crate::NetNs::run_async).
+    #[cfg(all(feature = "tokio", not(loom)))]
+    pub fn run_async<F, Fut, R>(
+        &self,
+        f: F,
+    ) -> impl std::future::Future<Output = Result<R>> + Send + 'static
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = R> + 'static,
+        R: Send + 'static,
+    {
+        Runtime::global().run_async(self, f)
+    }
+}
+
+/// A pidfd for `pid`, or `None` if the kernel has none (before 5.3).
+fn pidfd_open(pid: u32) -> Result<Option<OwnedFd>> {
+    let raw_pid = libc::pid_t::try_from(pid).map_err(|_| Error::NotFound {
+        path: format!("/proc/{pid}").into(),
+    })?;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1; it
+    // touches no memory of ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, raw_pid, 0) };
+    if fd < 0 {
+        let err = io::Error::last_os_error();
+        return match err.raw_os_error() {
+            Some(libc::ESRCH) => Err(Error::NotFound {
+                path: format!("/proc/{pid}").into(),
+            }),
+            Some(libc::ENOSYS) => Ok(None),
+            _ => Err(Error::syscall("pidfd_open", format_args!("pid {pid}"), err)),
+        };
+    }
+    // SAFETY: `fd` is a new descriptor that nothing else owns; a pidfd fits an i32.
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd as i32) }))
+}
+
+fn process_exists(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}/ns")).exists()
+}
+
+impl Sealed for NsSet {
+    fn joinable(&self) -> Result<&Joinable> {
+        Ok(&self.shared.joinable)
+    }
+}
+
+impl Namespaces for NsSet {}
+
+impl PartialEq for NsSet {
+    fn eq(&self, other: &NsSet) -> bool {
+        self.shared.joinable.target.id() == other.shared.joinable.target.id()
+    }
+}
+
+impl Eq for NsSet {}
+
+impl Hash for NsSet {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.shared.joinable.target.id().hash(state);
+    }
+}
+
+impl fmt::Debug for NsSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.shared.members).finish()
+    }
+}
+
+impl fmt::Display for NsSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.shared.joinable.target, f)
+    }
+}
