@@ -122,10 +122,13 @@ pub fn tasks() -> Vec<TaskNs> {
     out
 }
 
-/// Namespace threads are named `ns-<inode>` (async ones `nsa-<inode>`); the helper
-/// that makes new namespaces is `ns-create`.
+/// Namespace threads of a network namespace are named `ns-<inode>` (async ones
+/// `nsa-<inode>`), those of other kinds and sets `nsk-<inode>` / `nska-<inode>`;
+/// the helper that makes new namespaces is `ns-create`.
 pub fn is_runtime_thread(task: &TaskNs) -> bool {
-    task.name.starts_with("ns-") || task.name.starts_with("nsa-")
+    ["ns-", "nsa-", "nsk-", "nska-"]
+        .iter()
+        .any(|prefix| task.name.starts_with(prefix))
 }
 
 /// The namespace inode a namespace thread is named after.

@@ -1,0 +1,328 @@
+//! Namespace kinds other than net, sets of several, and a process's whole set:
+//! uts, mnt, ipc and cgroup entered (and nothing else moved), user/pid/time refused
+//! with typed errors, and net + uts + mnt of a helper process entered together.
+
+#[macro_use]
+mod common;
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use common::assert_threads_where_they_belong;
+use ns_runtime::{Error, Namespaces, NetNs, Ns, NsKind, NsSet, Runtime};
+
+/// The inode of the calling thread's namespace of `kind`, from procfs.
+fn inode_here(kind: NsKind) -> u64 {
+    let link = fs::read_link(format!("/proc/thread-self/ns/{kind}")).unwrap();
+    let link = link.to_str().unwrap();
+    link.split_once(":[")
+        .unwrap()
+        .1
+        .trim_end_matches(']')
+        .parse()
+        .unwrap()
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Root and cwd of every thread of this process that is not a namespace thread.
+fn roots_and_cwds() -> Vec<(u32, PathBuf, PathBuf)> {
+    common::tasks()
+        .into_iter()
+        .filter(|task| !common::is_runtime_thread(task) && task.name != "ns-create")
+        .filter_map(|task| {
+            let root = fs::read_link(format!("/proc/self/task/{}/root", task.tid)).ok()?;
+            let cwd = fs::read_link(format!("/proc/self/task/{}/cwd", task.tid)).ok()?;
+            Some((task.tid, root, cwd))
+        })
+        .collect()
+}
+
+fn assert_nobody_else_moved(before: &[(u32, PathBuf, PathBuf)]) {
+    let after = roots_and_cwds();
+    for (tid, root, cwd) in before {
+        if let Some((_, root_now, cwd_now)) = after.iter().find(|(t, _, _)| t == tid) {
+            assert_eq!((root, cwd), (root_now, cwd_now), "thread {tid} moved");
+        }
+    }
+}
+
+fn host_mounts() -> String {
+    fs::read_to_string("/proc/self/mounts").unwrap()
+}
+
+#[test]
+fn uts_hostname_inside_is_the_namespaces_and_the_hosts_is_unchanged() {
+    require_root!();
+    let host = hostname();
+    let uts = Ns::create(NsKind::Uts).unwrap();
+    let name = common::unique_name("uts");
+    uts.set_hostname(&name).unwrap();
+    assert_eq!(uts.hostname().unwrap(), name);
+    let inside = uts.run(hostname).unwrap();
+    assert_eq!(inside, name);
+    assert_eq!(hostname(), host);
+    assert_eq!(uts.run(|| inode_here(NsKind::Uts)).unwrap(), uts.inode());
+    // Not a mount or network namespace: the conveniences say what is missing.
+    assert!(matches!(
+        uts.mounts(),
+        Err(Error::MissingKind {
+            kind: NsKind::Mnt,
+            ..
+        })
+    ));
+    assert_threads_where_they_belong();
+}
+
+/// A directory for a mount test, removed at the end.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let path = std::env::temp_dir().join(common::unique_name(tag));
+        fs::create_dir(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn a_tmpfs_mounted_inside_a_mount_namespace_stays_inside() {
+    require_root!();
+    let before = roots_and_cwds();
+    let dir = TempDir::new("mnt");
+    let mnt = Ns::create(NsKind::Mnt).unwrap();
+    let target = dir.0.clone();
+    mnt.run(|| -> nix::Result<()> {
+        nix::mount::mount(
+            Some("nsrt-tmpfs"),
+            &target,
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            Some("size=1m"),
+        )?;
+        fs::write(target.join("inside"), b"x").unwrap();
+        Ok(())
+    })
+    .unwrap()
+    .unwrap();
+
+    // Inside: the mount and its file.
+    let mounts = mnt.mounts().unwrap();
+    assert!(
+        mounts
+            .iter()
+            .any(|m| m.target == dir.0 && m.fstype == "tmpfs"),
+        "{mounts:#?}"
+    );
+    let target = dir.0.clone();
+    assert!(mnt.run(|| target.join("inside").exists()).unwrap());
+    assert_eq!(mnt.run(|| inode_here(NsKind::Mnt)).unwrap(), mnt.inode());
+    // Outside: neither.
+    assert!(!host_mounts().contains("nsrt-tmpfs"));
+    assert!(!dir.0.join("inside").exists());
+    assert_nobody_else_moved(&before);
+    assert_threads_where_they_belong();
+}
+
+#[test]
+fn ipc_and_cgroup_namespaces_are_entered() {
+    require_root!();
+    for kind in [NsKind::Ipc, NsKind::Cgroup] {
+        let host = inode_here(kind);
+        let ns = Ns::create(kind).unwrap();
+        assert_ne!(ns.inode(), host);
+        assert_eq!(ns.run(move || inode_here(kind)).unwrap(), ns.inode());
+        assert_eq!(inode_here(kind), host);
+        // Opened again by path, with its kind checked.
+        let fd = std::os::fd::AsFd::as_fd(&ns).try_clone_to_owned().unwrap();
+        let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
+        assert_eq!(Ns::from_path_of_kind(&path, kind).unwrap(), ns);
+        assert!(matches!(
+            Ns::from_path_of_kind(&path, NsKind::Net),
+            Err(Error::WrongKind { expected: NsKind::Net, found, .. }) if found == kind
+        ));
+    }
+    assert_threads_where_they_belong();
+}
+
+#[test]
+fn user_pid_and_time_are_refused_with_typed_errors() {
+    require_root!();
+    for kind in [NsKind::User, NsKind::Pid, NsKind::Time] {
+        // Opening works: a handle can be compared and passed to a child process.
+        let ns = match Ns::of_pid(std::process::id(), kind) {
+            Ok(ns) => ns,
+            Err(Error::NotFound { .. }) if kind == NsKind::Time => continue, // old kernel
+            Err(err) => panic!("{err}"),
+        };
+        assert_eq!(ns.kind(), kind);
+        let err = ns.run(|| ()).unwrap_err();
+        assert!(
+            matches!(err, Error::NotJoinable { kind: k, .. } if k == kind),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(kind.proc_name()), "{err}");
+        assert!(err.to_string().contains("child"), "no advice in: {err}");
+        assert_eq!(
+            std::io::Error::from(err).kind(),
+            std::io::ErrorKind::Unsupported
+        );
+        assert!(matches!(Ns::create(kind), Err(Error::NotJoinable { .. })));
+        assert!(matches!(
+            NsSet::new([ns.clone()]),
+            Err(Error::NotJoinable { .. })
+        ));
+    }
+    assert!(matches!(NsSet::new([]), Err(Error::EmptySet)));
+    let net = NetNs::create().unwrap();
+    assert!(matches!(
+        NsSet::new([net.clone().into(), net.into()]),
+        Err(Error::DuplicateKind { kind: NsKind::Net })
+    ));
+}
+
+/// A helper process in new net, uts and mount namespaces, with a hostname and a
+/// tmpfs of its own; killed when dropped.
+struct Helper {
+    child: Child,
+    hostname: String,
+}
+
+impl Helper {
+    fn start() -> Helper {
+        let hostname = common::unique_name("h");
+        let script = format!(
+            "hostname {hostname} && mount -t tmpfs -o size=1m nsrt-helper-tmpfs /mnt && echo ready && exec sleep 600"
+        );
+        let mut child = Command::new("unshare")
+            .args([
+                "--net",
+                "--uts",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+            ])
+            .arg(script)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run unshare (util-linux)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the helper did not start");
+        Helper { child, hostname }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn inode(&self, kind: NsKind) -> u64 {
+        Ns::of_pid(self.pid(), kind).unwrap().inode()
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[test]
+fn the_namespaces_of_a_process_are_entered_together() {
+    require_root!();
+    let before = roots_and_cwds();
+    let host_name = hostname();
+    let mut helper = Helper::start();
+    let set = NsSet::of_pid(helper.pid()).unwrap();
+    let kinds: Vec<NsKind> = set.members().iter().map(Ns::kind).collect();
+    assert_eq!(&kinds[..2], [NsKind::Net, NsKind::Uts]);
+    assert_eq!(kinds.last(), Some(&NsKind::Mnt));
+    assert_eq!(
+        set.get(NsKind::Net).unwrap().inode(),
+        helper.inode(NsKind::Net)
+    );
+
+    assert_eq!(set.hostname().unwrap(), helper.hostname);
+    let mounts = set.mounts().unwrap();
+    assert!(
+        mounts
+            .iter()
+            .any(|m| m.source == "nsrt-helper-tmpfs" && m.target == Path::new("/mnt")),
+        "{mounts:#?}"
+    );
+    let expected: Vec<u64> = [NsKind::Net, NsKind::Uts, NsKind::Mnt]
+        .into_iter()
+        .map(|kind| helper.inode(kind))
+        .collect();
+    let inside = |set: &NsSet, rt: &Runtime| {
+        rt.run(set, || {
+            [NsKind::Net, NsKind::Uts, NsKind::Mnt]
+                .map(inode_here)
+                .to_vec()
+        })
+        .unwrap()
+    };
+    assert_eq!(inside(&set, Runtime::global()), expected);
+
+    // The host is as it was.
+    assert_eq!(hostname(), host_name);
+    assert!(!host_mounts().contains("nsrt-helper-tmpfs"));
+    assert_nobody_else_moved(&before);
+    assert_threads_where_they_belong();
+
+    // The process is gone: new threads enter through the files held by the set.
+    helper.stop();
+    let fresh = Runtime::builder().build();
+    assert_eq!(inside(&set, &fresh), expected);
+    assert_threads_where_they_belong();
+}
+
+#[test]
+fn a_set_made_of_handles_shares_threads_with_an_equal_set() {
+    require_root!();
+    let net = NetNs::create().unwrap();
+    let uts = Ns::create(NsKind::Uts).unwrap();
+    let a = NsSet::new([net.clone().into(), uts.clone()]).unwrap();
+    let b = NsSet::new([uts.clone(), net.as_ns().clone()]).unwrap();
+    assert_eq!(a, b);
+    let (ta, tb) = (
+        a.run(|| nix::unistd::gettid()).unwrap(),
+        b.run(|| nix::unistd::gettid()).unwrap(),
+    );
+    assert_eq!(ta, tb, "two threads for one set");
+    // A call from a thread of the set into the set runs inline.
+    let b2 = b.clone();
+    let nested = a.run(move || b2.run(nix::unistd::gettid).unwrap()).unwrap();
+    assert_eq!(nested, ta);
+    // And async bodies enter all members too.
+    let kinds = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(a.run_async(|| async { [inode_here(NsKind::Net), inode_here(NsKind::Uts)] }))
+        .unwrap();
+    assert_eq!(kinds, [net.inode(), uts.inode()]);
+    assert_threads_where_they_belong();
+}
