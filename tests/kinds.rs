@@ -308,8 +308,8 @@ fn a_set_made_of_handles_shares_threads_with_an_equal_set() {
     let b = NsSet::new([uts.clone(), net.as_ns().clone()]).unwrap();
     assert_eq!(a, b);
     let (ta, tb) = (
-        a.run(|| nix::unistd::gettid()).unwrap(),
-        b.run(|| nix::unistd::gettid()).unwrap(),
+        a.run(nix::unistd::gettid).unwrap(),
+        b.run(nix::unistd::gettid).unwrap(),
     );
     assert_eq!(ta, tb, "two threads for one set");
     // A call from a thread of the set into the set runs inline.
