@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use common::assert_threads_where_they_belong;
-use ns_runtime::{Error, Namespaces, NetNs, Ns, NsKind, NsSet, Runtime};
+use ns_runtime::{in_ns, Error, Namespaces, NetNs, Ns, NsKind, NsSet, Runtime};
 
 /// The inode of the calling thread's namespace of `kind`, from procfs.
 fn inode_here(kind: NsKind) -> u64 {
@@ -324,5 +324,56 @@ fn a_set_made_of_handles_shares_threads_with_an_equal_set() {
         .block_on(a.run_async(|| async { [inode_here(NsKind::Net), inode_here(NsKind::Uts)] }))
         .unwrap();
     assert_eq!(kinds, [net.inode(), uts.inode()]);
+    assert_threads_where_they_belong();
+}
+
+#[in_ns(net = net, uts = uts)]
+fn net_and_uts_inside(net: &NetNs, uts: &Ns) -> std::io::Result<(u64, u64, String)> {
+    Ok((inode_here(NsKind::Net), inode_here(NsKind::Uts), hostname()))
+}
+
+#[in_ns(set)]
+async fn mount_inode_later(set: &NsSet) -> std::io::Result<u64> {
+    tokio::task::yield_now().await;
+    assert!(set.get(NsKind::Mnt).is_some());
+    Ok(inode_here(NsKind::Mnt))
+}
+
+#[test]
+fn the_in_ns_attribute_runs_bodies_in_every_member() {
+    require_root!();
+    let net = NetNs::create().unwrap();
+    let uts = Ns::create(NsKind::Uts).unwrap();
+    let name = common::unique_name("attr");
+    uts.set_hostname(&name).unwrap();
+    let (net_inode, uts_inode, host) = net_and_uts_inside(&net, &uts).unwrap();
+    assert_eq!((net_inode, uts_inode), (net.inode(), uts.inode()));
+    assert_eq!(host, name);
+
+    // A member of the wrong kind is a typed error when called.
+    let ipc = Ns::create(NsKind::Ipc).unwrap();
+    let err = net_and_uts_inside(&net, &ipc).unwrap_err();
+    let inner = err.get_ref().and_then(|e| e.downcast_ref::<Error>());
+    assert!(
+        matches!(
+            inner,
+            Some(Error::WrongKind {
+                expected: NsKind::Uts,
+                found: NsKind::Ipc,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+
+    let mnt = Ns::create(NsKind::Mnt).unwrap();
+    let set = NsSet::new([uts, mnt.clone()]).unwrap();
+    let inside = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(mount_inode_later(&set))
+        .unwrap();
+    assert_eq!(inside, mnt.inode());
     assert_threads_where_they_belong();
 }

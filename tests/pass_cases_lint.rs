@@ -13,6 +13,8 @@ mod async_functions;
 mod crate_path;
 #[path = "ui/pass/free-functions.rs"]
 mod free_functions;
+#[path = "ui/pass/in-ns.rs"]
+mod in_ns;
 #[path = "ui/pass/methods.rs"]
 mod methods;
 
@@ -22,5 +24,6 @@ fn pass_cases_compile_and_their_mains_run() {
     async_functions::main();
     crate_path::main();
     free_functions::main();
+    in_ns::main();
     methods::main();
 }

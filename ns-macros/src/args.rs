@@ -1,4 +1,5 @@
-//! The arguments of `#[in_netns(..)]`: one namespace expression, and optionally
+//! The arguments of `#[in_netns(..)]` (one namespace expression) and `#[in_ns(..)]`
+//! (one namespace-set expression, or `kind = handle` pairs), each optionally with
 //! `crate = "path"`.
 
 use proc_macro2::{Span, TokenStream};
@@ -6,21 +7,90 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, LitStr, Path, Token};
 
-const VALID: &str =
-    "valid arguments are a namespace expression (`ns`, `&self.netns`, ...) and `crate = \"path\"`";
+/// Which attribute the arguments belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attr {
+    InNetns,
+    InNs,
+}
+
+/// The kinds `#[in_ns(kind = handle)]` accepts, with their `NsKind` variants.
+const MEMBER_KINDS: &[(&str, &str)] = &[
+    ("net", "Net"),
+    ("uts", "Uts"),
+    ("ipc", "Ipc"),
+    ("cgroup", "Cgroup"),
+    ("mnt", "Mnt"),
+];
+
+/// Kinds no namespace thread can join.
+const UNJOINABLE: &[&str] = &["user", "pid", "time"];
+
+impl Attr {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Attr::InNetns => "in_netns",
+            Attr::InNs => "in_ns",
+        }
+    }
+
+    fn valid(self) -> &'static str {
+        match self {
+            Attr::InNetns => "valid arguments are a namespace expression (`ns`, `&self.netns`, ...) and `crate = \"path\"`",
+            Attr::InNs => "valid arguments are one namespace-set expression (`set`, `&self.namespaces`), or `net`, `uts`, `ipc`, `cgroup`, `mnt` = a handle each, and `crate = \"path\"`",
+        }
+    }
+
+    fn missing(self) -> &'static str {
+        match self {
+            Attr::InNetns => "missing namespace: write `#[in_netns(ns)]`, where `ns` is an expression that gives a `NetNs` or `&NetNs` (a parameter, `&self.netns`, a call)",
+            Attr::InNs => "missing namespaces: write `#[in_ns(set)]` with an `NsSet` or `&NsSet`, or name the members: `#[in_ns(net = a, uts = b, mnt = c)]`",
+        }
+    }
+}
+
+/// What the body runs in.
+pub(crate) enum Target {
+    /// `#[in_netns(EXPR)]` or `#[in_ns(EXPR)]`.
+    Expr(Expr),
+    /// `#[in_ns(net = a, uts = b)]`: the `NsKind` variant and the handle of each.
+    Members(Vec<(Ident, Expr)>),
+}
 
 /// The parsed arguments.
 pub(crate) struct Args {
-    /// Evaluated on the caller's thread; gives a `NetNs` or `&NetNs`.
-    pub(crate) namespace: Expr,
+    pub(crate) attr: Attr,
+    /// Evaluated on the caller's thread.
+    pub(crate) target: Target,
     /// Where `ns_runtime` is, for crates that re-export it.
     pub(crate) krate: Path,
+}
+
+impl Args {
+    /// Every expression that names a namespace.
+    pub(crate) fn exprs(&self) -> Vec<&Expr> {
+        match &self.target {
+            Target::Expr(expr) => vec![expr],
+            Target::Members(members) => members.iter().map(|(_, expr)| expr).collect(),
+        }
+    }
+
+    /// Where errors about the whole target go.
+    pub(crate) fn span(&self) -> Span {
+        use syn::spanned::Spanned;
+        match &self.target {
+            Target::Expr(expr) => expr.span(),
+            Target::Members(members) => {
+                members.first().map_or_else(Span::call_site, |m| m.0.span())
+            }
+        }
+    }
 }
 
 enum Arg {
     Namespace(Expr),
     Crate(Token![crate], LitStr),
-    Unknown(Ident),
+    Named(Ident, Expr),
 }
 
 impl Parse for Arg {
@@ -34,8 +104,7 @@ impl Parse for Arg {
         if input.peek(Ident) && named {
             let name: Ident = input.parse()?;
             input.parse::<Token![=]>()?;
-            input.parse::<Expr>()?;
-            return Ok(Arg::Unknown(name));
+            return Ok(Arg::Named(name, input.parse()?));
         }
         input.parse().map(Arg::Namespace)
     }
@@ -43,8 +112,8 @@ impl Parse for Arg {
 
 /// Parses the arguments, keeping what is usable next to the errors: a function
 /// whose arguments have a mistake still gets its other checks in the same round.
-pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Option<Args> {
-    match syn::parse::Parser::parse2(parse_partial, tokens) {
+pub(crate) fn parse(tokens: TokenStream, attr: Attr, errors: &mut Errors) -> Option<Args> {
+    match syn::parse::Parser::parse2(|input: ParseStream<'_>| parse_partial(input, attr), tokens) {
         Ok((args, problems)) => {
             if let Err(err) = problems.finish() {
                 errors.push(err);
@@ -60,55 +129,90 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Option<Args> {
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Args> {
-        let (args, errors) = parse_partial(input)?;
+        let (args, errors) = parse_partial(input, Attr::InNetns)?;
         errors.finish()?;
         Ok(args.expect("no errors means a namespace expression was found"))
     }
 }
 
-fn parse_partial(input: ParseStream<'_>) -> syn::Result<(Option<Args>, Errors)> {
-    {
-        let list = Punctuated::<Arg, Token![,]>::parse_terminated(input)?;
-        let mut namespace = None;
-        let mut krate = None;
-        let mut errors = Errors::default();
-        for arg in list {
-            match arg {
-                Arg::Namespace(expr) if namespace.is_some() => {
-                    errors.push(syn::Error::new_spanned(
-                        expr,
-                        format!("only one namespace expression is allowed; {VALID}"),
-                    ))
-                }
-                Arg::Namespace(expr) => namespace = Some(expr),
-                Arg::Crate(kw, _) if krate.is_some() => {
-                    errors.push(syn::Error::new_spanned(kw, "duplicate `crate` argument"));
-                }
-                Arg::Crate(_, lit) => match lit.parse::<Path>() {
-                    Ok(path) => krate = Some(path),
-                    Err(_) => errors.push(syn::Error::new_spanned(
-                        lit,
-                        "`crate` takes a path in a string, like `crate = \"my_crate::ns_runtime\"`",
-                    )),
-                },
-                Arg::Unknown(name) => errors.push(syn::Error::new_spanned(
-                    &name,
-                    format!("unknown argument `{name}`; {VALID}"),
-                )),
+fn parse_partial(input: ParseStream<'_>, attr: Attr) -> syn::Result<(Option<Args>, Errors)> {
+    let list = Punctuated::<Arg, Token![,]>::parse_terminated(input)?;
+    let valid = attr.valid();
+    let mut namespace: Option<Expr> = None;
+    let mut members: Vec<(Ident, Expr)> = Vec::new();
+    let mut krate = None;
+    let mut errors = Errors::default();
+    for arg in list {
+        match arg {
+            Arg::Namespace(expr) if namespace.is_some() || !members.is_empty() => {
+                let what = if members.is_empty() {
+                    "only one namespace expression is allowed"
+                } else {
+                    "either one set expression or `kind = handle` arguments, not both"
+                };
+                errors.push(syn::Error::new_spanned(expr, format!("{what}; {valid}")))
             }
+            Arg::Namespace(expr) => namespace = Some(expr),
+            Arg::Crate(kw, _) if krate.is_some() => {
+                errors.push(syn::Error::new_spanned(kw, "duplicate `crate` argument"));
+            }
+            Arg::Crate(_, lit) => match lit.parse::<Path>() {
+                Ok(path) => krate = Some(path),
+                Err(_) => errors.push(syn::Error::new_spanned(
+                    lit,
+                    "`crate` takes a path in a string, like `crate = \"my_crate::ns_runtime\"`",
+                )),
+            },
+            Arg::Named(name, expr) if attr == Attr::InNs => {
+                let key = name.to_string();
+                let member = MEMBER_KINDS.iter().any(|(kind, _)| *kind == key);
+                let error = if UNJOINABLE.contains(&key.as_str()) {
+                    format!("a namespace thread cannot join a {key} namespace (a thread of a multi-threaded process cannot); run that work in a child process instead, e.g. with `nsenter --{key} --target PID`")
+                } else if !member {
+                    format!("unknown argument `{name}`; {valid}")
+                } else if namespace.is_some() {
+                    format!(
+                        "either one set expression or `kind = handle` arguments, not both; {valid}"
+                    )
+                } else if members.iter().any(|(kind, _)| *kind == key) {
+                    format!("`{key}` given twice: a thread is in one {key} namespace")
+                } else {
+                    members.push((name, expr));
+                    continue;
+                };
+                errors.push(syn::Error::new_spanned(&name, error));
+            }
+            Arg::Named(name, _) => errors.push(syn::Error::new_spanned(
+                &name,
+                format!("unknown argument `{name}`; {valid}"),
+            )),
         }
-        if namespace.is_none() {
-            errors.push(syn::Error::new(
-                Span::call_site(),
-                "missing namespace: write `#[in_netns(ns)]`, where `ns` is an expression that gives a `NetNs` or `&NetNs` (a parameter, `&self.netns`, a call)",
-            ));
-        }
-        let args = namespace.map(|namespace| Args {
-            namespace,
-            krate: krate.unwrap_or_else(|| syn::parse_quote!(::ns_runtime)),
-        });
-        Ok((args, errors))
     }
+    let target = match (namespace, members.is_empty()) {
+        (Some(expr), _) => Some(Target::Expr(expr)),
+        (None, false) => Some(Target::Members(
+            members
+                .into_iter()
+                .map(|(name, expr)| {
+                    let variant = MEMBER_KINDS
+                        .iter()
+                        .find(|(kind, _)| name == kind)
+                        .map_or("Net", |(_, v)| v);
+                    (Ident::new(variant, name.span()), expr)
+                })
+                .collect(),
+        )),
+        (None, true) => {
+            errors.push(syn::Error::new(Span::call_site(), attr.missing()));
+            None
+        }
+    };
+    let args = target.map(|target| Args {
+        attr,
+        target,
+        krate: krate.unwrap_or_else(|| syn::parse_quote!(::ns_runtime)),
+    });
+    Ok((args, errors))
 }
 
 /// Every problem found, reported at once.
@@ -148,7 +252,7 @@ mod tests {
     fn a_namespace_expression_alone() {
         let args = parse(quote!(&self.netns)).unwrap();
         assert_eq!(
-            args.namespace.to_token_stream().to_string(),
+            args.exprs()[0].to_token_stream().to_string(),
             "& self . netns"
         );
         assert_eq!(args.krate.to_token_stream().to_string(), ":: ns_runtime");
@@ -159,7 +263,7 @@ mod tests {
         for tokens in [quote!(ns, crate = "a::b"), quote!(crate = "a::b", ns)] {
             let args = parse(tokens).unwrap();
             assert_eq!(args.krate.to_token_stream().to_string(), "a :: b");
-            assert_eq!(args.namespace.to_token_stream().to_string(), "ns");
+            assert_eq!(args.exprs()[0].to_token_stream().to_string(), "ns");
         }
     }
 
@@ -188,9 +292,60 @@ mod tests {
     #[test]
     fn usable_arguments_survive_a_mistake_next_to_them() {
         let mut errors = Errors::default();
-        let args = super::parse(quote!(ns, bogus = 1), &mut errors).unwrap();
-        assert_eq!(args.namespace.to_token_stream().to_string(), "ns");
+        let args = super::parse(quote!(ns, bogus = 1), Attr::InNetns, &mut errors).unwrap();
+        assert_eq!(args.exprs()[0].to_token_stream().to_string(), "ns");
         assert!(errors.finish().is_err());
+    }
+
+    fn in_ns_messages(tokens: proc_macro2::TokenStream) -> (Option<Args>, Vec<String>) {
+        let mut errors = Errors::default();
+        let args = super::parse(tokens, Attr::InNs, &mut errors);
+        let found = match errors.finish() {
+            Ok(()) => vec![],
+            Err(err) => err.into_iter().map(|e| e.to_string()).collect(),
+        };
+        (args, found)
+    }
+
+    #[test]
+    fn in_ns_takes_a_set_or_members_of_joinable_kinds() {
+        let (args, found) = in_ns_messages(quote!(net = a, mnt = &self.m, uts = b));
+        assert!(found.is_empty(), "{found:?}");
+        let Some(Args {
+            target: Target::Members(members),
+            ..
+        }) = args
+        else {
+            panic!("no members");
+        };
+        let kinds: Vec<String> = members.iter().map(|(k, _)| k.to_string()).collect();
+        assert_eq!(kinds, ["Net", "Mnt", "Uts"]);
+        let (args, found) = in_ns_messages(quote!(set));
+        assert!(found.is_empty() && matches!(args.unwrap().target, Target::Expr(_)));
+    }
+
+    #[test]
+    fn in_ns_explains_every_mistake() {
+        let (_, found) = in_ns_messages(quote!(set, net = a, net = b, user = u, foo = 1));
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert!(
+            found[0].starts_with("either one set expression"),
+            "{found:?}"
+        );
+        assert!(
+            found[1].starts_with("either one set expression"),
+            "{found:?}"
+        );
+        assert!(found[0].contains("`net`, `uts`"), "{found:?}");
+        assert!(
+            found[2].contains("cannot join a user namespace"),
+            "{found:?}"
+        );
+        assert!(found[3].starts_with("unknown argument `foo`"), "{found:?}");
+        let (_, found) = in_ns_messages(quote!(net = a, net = b));
+        assert!(found[0].contains("given twice"), "{found:?}");
+        let (_, found) = in_ns_messages(quote!());
+        assert!(found[0].contains("#[in_ns(net = a"), "{found:?}");
     }
 
     #[test]

@@ -4,17 +4,26 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{ItemFn, TraitItemFn};
 
-use crate::args::{self, Errors};
+use crate::args::{self, Attr, Errors};
 use crate::{check, expand};
 
 pub(crate) fn in_netns(args: TokenStream, item: TokenStream) -> TokenStream {
+    attribute(Attr::InNetns, args, item)
+}
+
+pub(crate) fn in_ns(args: TokenStream, item: TokenStream) -> TokenStream {
+    attribute(Attr::InNs, args, item)
+}
+
+fn attribute(attr: Attr, args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    let args = args::parse(args, &mut errors);
+    let args = args::parse(args, attr, &mut errors);
     let func = match syn::parse2::<ItemFn>(item.clone()) {
         Ok(func) => func,
-        Err(err) => return not_a_function(item, err, errors),
+        Err(err) => return not_a_function(attr, item, err, errors),
     };
-    check::function(&func, args.as_ref().map(|a| &a.namespace), &mut errors);
+    let namespaces = args.as_ref().map(args::Args::exprs).unwrap_or_default();
+    check::function(&func, &namespaces, &mut errors);
     match (args, errors.finish()) {
         (Some(args), Ok(())) => expand::expand(&args, &func),
         // Keep the user's function so that one mistake gives one error and IDEs
@@ -36,15 +45,21 @@ pub(crate) fn in_netns(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// The item is not a function with a body: say so, and keep the item.
-fn not_a_function(item: TokenStream, parse_err: syn::Error, mut errors: Errors) -> TokenStream {
+fn not_a_function(
+    attr: Attr,
+    item: TokenStream,
+    parse_err: syn::Error,
+    mut errors: Errors,
+) -> TokenStream {
+    let name = attr.name();
     let err = match syn::parse2::<TraitItemFn>(item.clone()) {
         Ok(decl) if decl.default.is_none() => syn::Error::new_spanned(
             &decl.sig,
-            "`#[in_netns]` needs a function with a body: put it on the method's implementation, not on its declaration in the trait",
+            format!("`#[{name}]` needs a function with a body: put it on the method's implementation, not on its declaration in the trait"),
         ),
         _ => syn::Error::new(
             parse_err.span(),
-            format!("`#[in_netns]` can only be applied to a function: {parse_err}"),
+            format!("`#[{name}]` can only be applied to a function: {parse_err}"),
         ),
     };
     errors.push(err);

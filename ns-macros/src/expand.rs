@@ -28,36 +28,24 @@
 //! ```
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::visit_mut::{self, VisitMut};
 use syn::{Block, Expr, FnArg, ItemFn, Pat, PatIdent, ReturnType, Signature, Type};
 
-use crate::args::Args;
+use crate::args::{Args, Attr, Target};
+use crate::check::owned::is_namespace_param;
 
 pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
     let ItemFn { sig, block, .. } = func;
     let krate = &args.krate;
     let private = quote!(#krate::__private);
 
-    let namespace = &args.namespace;
     // Hygienic, but located at the user's expression: if the expression is not a
     // handle, every error about it lands on one spot and rustc reports it once.
-    let handle = Ident::new(
-        "__ns_handle",
-        Span::mixed_site().located_at(namespace.span()),
-    );
-    // An async body may outlive every borrow, so it always owns its handle.
-    let take = if borrows_receiver_only(sig) && sig.asyncness.is_none() {
-        quote!(handle)
-    } else {
-        quote!(owned_handle)
-    };
-    let private_at_namespace = respan(&private, namespace.span());
-    let evaluate = quote_spanned! {namespace.span()=>
-        let #handle = #private_at_namespace::NamespaceExpr::#take(&(#namespace));
-    };
+    let handle = Ident::new("__ns_handle", Span::mixed_site().located_at(args.span()));
+    let evaluate = evaluate(args, sig, &private, &handle);
 
     // Errors about the return type (not a `Result`, not `Send`) point at it; a
     // function without one gets them at its name.
@@ -70,7 +58,7 @@ pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
     };
     let private_at_ret = respan(&private, ret_span);
     let run = if sig.asyncness.is_some() {
-        let (clone, body) = async_body(sig, block, namespace, &handle);
+        let (clone, body) = async_body(sig, block, &args.exprs());
         quote_spanned! {ret_span=>
             #clone
             #private_at_ret::run_async(#handle, move || async move #body).await
@@ -84,24 +72,60 @@ pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
     with_send_checks(args, func, quote!(#evaluate #run))
 }
 
+/// `let HANDLE = ..;`: the attribute's expressions evaluated on the caller's
+/// thread, each spanned at the user's expression.
+fn evaluate(args: &Args, sig: &Signature, private: &TokenStream, handle: &Ident) -> TokenStream {
+    match (&args.attr, &args.target) {
+        (Attr::InNetns, Target::Expr(namespace)) => {
+            // An async body may outlive every borrow, so it always owns its handle.
+            let take = if borrows_receiver_only(sig) && sig.asyncness.is_none() {
+                quote!(handle)
+            } else {
+                quote!(owned_handle)
+            };
+            let private = respan(private, namespace.span());
+            quote_spanned! {namespace.span()=>
+                let #handle = #private::NamespaceExpr::#take(&(#namespace));
+            }
+        }
+        (_, Target::Expr(set)) => {
+            let private = respan(private, set.span());
+            quote_spanned! {set.span()=>
+                // `&(EXPR)` picks the impl for `EXPR`'s type, borrowed or not.
+                #[allow(clippy::needless_borrows_for_generic_args)]
+                let #handle = #private::SetExpr::set(&(#set));
+            }
+        }
+        (_, Target::Members(members)) => {
+            let each = members.iter().map(|(kind, expr)| {
+                let private = respan(private, expr.span());
+                quote_spanned! {expr.span()=>
+                    #private::member(#private::NsKind::#kind, &(#expr))
+                }
+            });
+            quote! {
+                #[allow(clippy::needless_borrows_for_generic_args)]
+                let #handle = #private::set_of([#(#each),*]);
+            }
+        }
+    }
+}
+
 /// For an `async fn`: what to do before the call, and the block of the
-/// `async move` that runs on the namespace thread: the borrowed namespace
-/// parameter rebound to a handle the block owns, the output type pinned (so that
+/// `async move` that runs on the namespace thread: each borrowed namespace
+/// parameter rebound to a clone the block owns, the output type pinned (so that
 /// `?` and `return` in the body infer as in the function), then the body.
-fn async_body(
-    sig: &Signature,
-    block: &Block,
-    namespace: &Expr,
-    handle: &Ident,
-) -> (TokenStream, TokenStream) {
-    let owned = Ident::new("__ns_body_handle", Span::mixed_site());
-    let (clone, rebind) = match borrowed_namespace_param(sig, namespace) {
-        Some(param) => (
-            quote!(let #owned = ::core::clone::Clone::clone(&#handle);),
-            quote!(#[allow(unused_variables)] let #param = &#owned;),
-        ),
-        None => (TokenStream::new(), TokenStream::new()),
-    };
+fn async_body(sig: &Signature, block: &Block, namespaces: &[&Expr]) -> (TokenStream, TokenStream) {
+    let mut clone = TokenStream::new();
+    let mut rebind = TokenStream::new();
+    for (i, param) in borrowed_namespace_params(sig, namespaces)
+        .into_iter()
+        .enumerate()
+    {
+        let owned = format_ident!("__ns_param_{}", i, span = Span::mixed_site());
+        clone.extend(quote!(let #owned = ::core::clone::Clone::clone(#param);));
+        rebind.extend(quote!(#[allow(unused_variables)] let #param = &#owned;));
+    }
     let output = match &sig.output {
         ReturnType::Type(_, ty) => {
             let ty = erase_impl_trait(ty);
@@ -122,20 +146,23 @@ fn async_body(
     (clone, body)
 }
 
-/// The parameter `#[in_netns(EXPR)]` names as `EXPR`, if it is a reference.
-fn borrowed_namespace_param<'a>(sig: &'a Signature, namespace: &Expr) -> Option<&'a Ident> {
-    let Expr::Path(expr) = namespace else {
-        return None;
-    };
-    sig.inputs.iter().find_map(|input| match input {
-        FnArg::Typed(arg) => match (&*arg.pat, &*arg.ty) {
-            (Pat::Ident(pat), Type::Reference(_)) if expr.path.is_ident(&pat.ident) => {
-                Some(&pat.ident)
-            }
-            _ => None,
-        },
-        FnArg::Receiver(_) => None,
-    })
+/// The parameters the attribute names as a namespace expression that are
+/// references.
+fn borrowed_namespace_params<'a>(sig: &'a Signature, namespaces: &[&Expr]) -> Vec<&'a Ident> {
+    sig.inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(arg) => match (&*arg.pat, &*arg.ty) {
+                (Pat::Ident(pat), Type::Reference(_))
+                    if namespaces.iter().any(|ns| is_namespace_param(&arg.pat, ns)) =>
+                {
+                    Some(&pat.ident)
+                }
+                _ => None,
+            },
+            FnArg::Receiver(_) => None,
+        })
+        .collect()
 }
 
 /// `tokens` with every span set to `span`, so that errors about them land there.

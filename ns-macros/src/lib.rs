@@ -22,3 +22,10 @@ use proc_macro::TokenStream;
 pub fn in_netns(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::in_netns(args.into(), item.into()).into()
 }
+
+/// Runs the function's body on a namespace thread of several namespaces at once.
+/// See `ns_runtime::in_ns` for the documentation.
+#[proc_macro_attribute]
+pub fn in_ns(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::in_ns(args.into(), item.into()).into()
+}

@@ -163,6 +163,43 @@ pub mod __private;
 /// elsewhere.
 pub use ns_macros::in_netns;
 
+/// Runs the body of a function on a namespace thread that is in several
+/// namespaces at once (an [`NsSet`]); `#[in_netns]` is the short form for one
+/// network namespace.
+///
+/// `#[in_ns(EXPR)]` takes an `NsSet` or `&NsSet`; `#[in_ns(net = a, uts = b, mnt =
+/// c)]` names the members (`net`, `uts`, `ipc`, `cgroup`, `mnt`; each an `Ns` or
+/// `NetNs`, or a reference to one, its kind checked when called) and makes the set
+/// on every call; build an `NsSet` once for a hot path. Everything else is as for
+/// [`in_netns`]: the same rewrite, the same checks, `async fn` included. `user`,
+/// `pid` and `time` are compile errors that say why (no thread of a
+/// multi-threaded process can join them) and what to do instead.
+///
+/// ```no_run
+/// use ns_runtime::{in_ns, Namespaces, NetNs, Ns, NsKind, NsSet};
+///
+/// #[in_ns(net = net, uts = uts)]
+/// fn describe(net: &NetNs, uts: &Ns) -> std::io::Result<String> {
+///     let host = nix::unistd::gethostname()?;
+///     let dev = std::fs::read_to_string("/proc/thread-self/net/dev")?;
+///     Ok(format!("{host:?}: {} interfaces", dev.lines().count() - 2))
+/// }
+///
+/// #[in_ns(set)]
+/// fn hostname_of(set: &NsSet) -> std::io::Result<String> {
+///     Ok(nix::unistd::gethostname()?.to_string_lossy().into_owned())
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (net, uts) = (NetNs::create()?, Ns::create(NsKind::Uts)?);
+/// uts.set_hostname("box")?;
+/// println!("{}", describe(&net, &uts)?);
+/// let set = NsSet::new([net.into(), uts])?;
+/// assert_eq!(hostname_of(&set)?, "box");
+/// # Ok(())
+/// # }
+/// ```
+pub use ns_macros::in_ns;
+
 /// Marks a deliberate spawn inside an [`in_netns`] function body, which the
 /// attribute would otherwise reject. Expands to its input unchanged.
 ///

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::{Error, NetNs};
+pub use crate::NsKind;
+use crate::{Error, Namespaces, NetNs, Ns, NsSet};
 
 /// The handle a call uses: borrowed when `EXPR` was a reference, owned (a reference
 /// count) when it was an owned handle, which the body may still move.
@@ -108,30 +109,193 @@ impl<T: Send + ?Sized> SendArgument for T {}
 #[inline(always)]
 pub const fn assert_send<T: SendArgument + ?Sized>(_: &T) {}
 
-/// The body of every `#[in_netns]` function.
+/// What `#[in_ns(EXPR)]` accepts as `EXPR` (called with `&(EXPR)`).
+#[diagnostic::on_unimplemented(
+    message = "`#[in_ns(..)]` needs a namespace set, found `{Self}`",
+    label = "expected an expression of type `NsSet` or `&NsSet`",
+    note = "build one with `NsSet::new([..])` or `NsSet::of_pid(pid)`, or name the members: `#[in_ns(net = a, uts = b)]`"
+)]
+pub trait SetExpr {
+    /// Turns `&(EXPR)` into the set (a reference count).
+    fn set(self) -> Result<NsSet, Error>;
+}
+
+impl SetExpr for &NsSet {
+    fn set(self) -> Result<NsSet, Error> {
+        Ok(self.clone())
+    }
+}
+
+impl SetExpr for &&NsSet {
+    fn set(self) -> Result<NsSet, Error> {
+        Ok(NsSet::clone(self))
+    }
+}
+
+impl SetExpr for &&mut NsSet {
+    fn set(self) -> Result<NsSet, Error> {
+        Ok(NsSet::clone(self))
+    }
+}
+
+impl SetExpr for &Arc<NsSet> {
+    fn set(self) -> Result<NsSet, Error> {
+        Ok(NsSet::clone(self))
+    }
+}
+
+/// What `#[in_ns(kind = EXPR)]` accepts as `EXPR` (called with `&(EXPR)`).
+#[diagnostic::on_unimplemented(
+    message = "a member of `#[in_ns(..)]` must be a namespace handle, found `{Self}`",
+    label = "expected an expression of type `Ns`, `NetNs` or a reference to one",
+    note = "open one with `Ns::of_pid(pid, kind)`, `Ns::from_path(..)` or `Ns::create(kind)`"
+)]
+pub trait MemberExpr {
+    /// Turns `&(EXPR)` into a handle of any kind (a reference count).
+    fn member(self) -> Ns;
+}
+
+impl MemberExpr for &Ns {
+    fn member(self) -> Ns {
+        self.clone()
+    }
+}
+
+impl MemberExpr for &&Ns {
+    fn member(self) -> Ns {
+        Ns::clone(self)
+    }
+}
+
+impl MemberExpr for &NetNs {
+    fn member(self) -> Ns {
+        self.as_ns().clone()
+    }
+}
+
+impl MemberExpr for &&NetNs {
+    fn member(self) -> Ns {
+        self.as_ns().clone()
+    }
+}
+
+/// The member of `kind` that `#[in_ns(kind = EXPR)]` names, its kind checked.
+pub fn member(kind: NsKind, expr: impl MemberExpr) -> Result<Ns, Error> {
+    let ns = expr.member();
+    if ns.kind() == kind {
+        Ok(ns)
+    } else {
+        Err(Error::WrongKind {
+            path: ns.namespace().origin.path(ns.kind()),
+            expected: kind,
+            found: ns.kind(),
+        })
+    }
+}
+
+/// The set that `#[in_ns(net = a, uts = b)]` names (made on every call).
+pub fn set_of<const N: usize>(members: [Result<Ns, Error>; N]) -> Result<NsSet, Error> {
+    NsSet::new(members.into_iter().collect::<Result<Vec<Ns>, Error>>()?)
+}
+
+/// What the attributes run a body in: a network namespace handle, or a set (or
+/// the error of making one).
+pub trait CallTarget {
+    /// Runs `f` there.
+    fn call<F, R>(self, f: F) -> Result<R, Error>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send;
+}
+
+impl CallTarget for Handle<'_> {
+    #[inline]
+    fn call<F, R>(self, f: F) -> Result<R, Error>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        self.as_ref().run(f)
+    }
+}
+
+impl CallTarget for NetNs {
+    #[inline]
+    fn call<F, R>(self, f: F) -> Result<R, Error>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        self.run(f)
+    }
+}
+
+impl CallTarget for Result<NsSet, Error> {
+    fn call<F, R>(self, f: F) -> Result<R, Error>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        self?.run(f)
+    }
+}
+
+/// The body of every `#[in_netns]` and `#[in_ns]` function.
 #[inline]
 pub fn run<H, F, R>(ns: H, body: F) -> R
 where
-    H: AsRef<NetNs>,
+    H: CallTarget,
     F: FnOnce() -> R + Send,
     R: NamespaceResult + Send,
 {
-    match ns.as_ref().run(body) {
+    match ns.call(body) {
         Ok(result) => result,
         Err(err) => R::from_runtime_error(err),
     }
 }
 
-/// The body of every `#[in_netns] async fn`.
+/// What the attributes run an async body in.
 #[cfg(all(feature = "tokio", not(loom)))]
-pub async fn run_async<F, Fut, R>(ns: NetNs, body: F) -> R
+pub trait AsyncCallTarget {
+    /// The handle the body runs in.
+    type Target: Namespaces;
+    /// That handle, or why there is none.
+    fn target(self) -> Result<Self::Target, Error>;
+}
+
+#[cfg(all(feature = "tokio", not(loom)))]
+impl AsyncCallTarget for NetNs {
+    type Target = NetNs;
+    fn target(self) -> Result<NetNs, Error> {
+        Ok(self)
+    }
+}
+
+#[cfg(all(feature = "tokio", not(loom)))]
+impl AsyncCallTarget for Result<NsSet, Error> {
+    type Target = NsSet;
+    fn target(self) -> Result<NsSet, Error> {
+        self
+    }
+}
+
+/// The body of every `#[in_netns] async fn` and `#[in_ns] async fn`.
+#[cfg(all(feature = "tokio", not(loom)))]
+pub async fn run_async<H, F, Fut, R>(ns: H, body: F) -> R
 where
+    H: AsyncCallTarget,
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = R> + 'static,
     R: NamespaceResult + Send + 'static,
 {
-    match ns.run_async(body).await {
-        Ok(result) => result,
+    let call = ns
+        .target()
+        .map(|target| crate::Runtime::global().run_async(&target, body));
+    match call {
+        Ok(call) => match call.await {
+            Ok(result) => result,
+            Err(err) => R::from_runtime_error(err),
+        },
         Err(err) => R::from_runtime_error(err),
     }
 }

@@ -3,7 +3,7 @@
 
 mod io_objects;
 mod leave;
-mod owned;
+pub(crate) mod owned;
 mod signature;
 mod spawn;
 
@@ -12,11 +12,11 @@ use syn::{Expr, ItemFn};
 use crate::args::Errors;
 use crate::calls;
 
-/// Checks the function's form and its body; `namespace` is the attribute's
-/// namespace expression, if it parsed.
-pub(crate) fn function(func: &ItemFn, namespace: Option<&Expr>, errors: &mut Errors) {
+/// Checks the function's form and its body; `namespaces` are the attribute's
+/// namespace expressions, if they parsed.
+pub(crate) fn function(func: &ItemFn, namespaces: &[&Expr], errors: &mut Errors) {
     signature::check(&func.sig, errors);
-    owned::check(&func.sig, namespace, errors);
+    owned::check(&func.sig, namespaces, errors);
     io_objects::check(&func.sig, errors);
     let in_async = func.sig.asyncness.is_some();
     let judge = |call: &calls::Call| spawn::judge(call, in_async).or_else(|| leave::judge(call));

@@ -8,7 +8,7 @@ use syn::{Expr, FnArg, Lifetime, Pat, Signature, Type, TypeReference};
 
 use crate::args::Errors;
 
-pub(super) fn check(sig: &Signature, namespace: Option<&Expr>, errors: &mut Errors) {
+pub(super) fn check(sig: &Signature, namespaces: &[&Expr], errors: &mut Errors) {
     if sig.asyncness.is_none() {
         return;
     }
@@ -26,7 +26,7 @@ pub(super) fn check(sig: &Signature, namespace: Option<&Expr>, errors: &mut Erro
             }
             FnArg::Receiver(_) => {}
             FnArg::Typed(arg) => {
-                if is_namespace_param(&arg.pat, namespace) {
+                if namespaces.iter().any(|ns| is_namespace_param(&arg.pat, ns)) {
                     continue;
                 }
                 if let Some(borrow) = first_borrow(&arg.ty) {
@@ -44,9 +44,9 @@ pub(super) fn check(sig: &Signature, namespace: Option<&Expr>, errors: &mut Erro
     }
 }
 
-/// Whether `pat` is the parameter that `#[in_netns(EXPR)]` names as `EXPR`.
-fn is_namespace_param(pat: &Pat, namespace: Option<&Expr>) -> bool {
-    let (Pat::Ident(pat), Some(Expr::Path(expr))) = (pat, namespace) else {
+/// Whether `pat` is the parameter that the attribute names as `namespace`.
+pub(crate) fn is_namespace_param(pat: &Pat, namespace: &Expr) -> bool {
+    let (Pat::Ident(pat), Expr::Path(expr)) = (pat, namespace) else {
         return false;
     };
     expr.qself.is_none() && expr.path.is_ident(&pat.ident)
@@ -111,7 +111,7 @@ mod tests {
         let sig: Signature = syn::parse2(sig).unwrap();
         let namespace: Expr = syn::parse2(args).unwrap();
         let mut errors = Errors::default();
-        check(&sig, Some(&namespace), &mut errors);
+        check(&sig, &[&namespace], &mut errors);
         match errors.finish() {
             Ok(()) => Vec::new(),
             Err(err) => err.into_iter().map(|e| e.to_string()).collect(),
