@@ -91,3 +91,31 @@ fn a_tokio_program_serves_tcp_inside_to_a_client_outside_through_veth() {
     assert!(!host_has_link(&veth.host_end));
     assert_threads_where_they_belong();
 }
+
+#[allow(dead_code)]
+#[path = "../examples/inspect_pid.rs"]
+mod inspect_pid;
+
+#[test]
+fn inspecting_a_process_by_pid_reports_its_hostname_interfaces_and_mounts() {
+    require_root!();
+    let host_name = nix::unistd::gethostname().unwrap();
+    let helper = common::Helper::start();
+    let report = inspect_pid::inspect(helper.pid()).unwrap();
+    assert_eq!(report.hostname, helper.hostname);
+    assert_eq!(
+        report.interfaces,
+        ["lo"],
+        "a new network namespace has only lo"
+    );
+    assert!(
+        report
+            .mounts
+            .iter()
+            .any(|m| m.source == "nsrt-helper-tmpfs" && m.target == std::path::Path::new("/mnt")),
+        "{:#?}",
+        report.mounts
+    );
+    assert_eq!(nix::unistd::gethostname().unwrap(), host_name);
+    assert_threads_where_they_belong();
+}

@@ -6,11 +6,9 @@
 mod common;
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
-use common::assert_threads_where_they_belong;
+use common::{assert_threads_where_they_belong, Helper};
 use ns_runtime::{in_ns, Error, Namespaces, NetNs, Ns, NsKind, NsSet, Runtime};
 
 /// The inode of the calling thread's namespace of `kind`, from procfs.
@@ -194,75 +192,18 @@ fn user_pid_and_time_are_refused_with_typed_errors() {
     ));
 }
 
-/// A helper process in new net, uts and mount namespaces, with a hostname and a
-/// tmpfs of its own; killed when dropped.
-struct Helper {
-    child: Child,
-    hostname: String,
-}
-
-impl Helper {
-    fn start() -> Helper {
-        let hostname = common::unique_name("h");
-        let script = format!(
-            "hostname {hostname} && mount -t tmpfs -o size=1m nsrt-helper-tmpfs /mnt && echo ready && exec sleep 600"
-        );
-        let mut child = Command::new("unshare")
-            .args([
-                "--net",
-                "--uts",
-                "--mount",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-            ])
-            .arg(script)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("run unshare (util-linux)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready", "the helper did not start");
-        Helper { child, hostname }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn inode(&self, kind: NsKind) -> u64 {
-        Ns::of_pid(self.pid(), kind).unwrap().inode()
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Helper {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 #[test]
 fn the_namespaces_of_a_process_are_entered_together() {
     require_root!();
     let before = roots_and_cwds();
     let host_name = hostname();
     let mut helper = Helper::start();
+    let helper_net = Ns::of_pid(helper.pid(), NsKind::Net).unwrap().inode();
     let set = NsSet::of_pid(helper.pid()).unwrap();
     let kinds: Vec<NsKind> = set.members().iter().map(Ns::kind).collect();
     assert_eq!(&kinds[..2], [NsKind::Net, NsKind::Uts]);
     assert_eq!(kinds.last(), Some(&NsKind::Mnt));
-    assert_eq!(
-        set.get(NsKind::Net).unwrap().inode(),
-        helper.inode(NsKind::Net)
-    );
+    assert_eq!(set.get(NsKind::Net).unwrap().inode(), helper_net);
 
     assert_eq!(set.hostname().unwrap(), helper.hostname);
     let mounts = set.mounts().unwrap();
@@ -274,7 +215,7 @@ fn the_namespaces_of_a_process_are_entered_together() {
     );
     let expected: Vec<u64> = [NsKind::Net, NsKind::Uts, NsKind::Mnt]
         .into_iter()
-        .map(|kind| helper.inode(kind))
+        .map(|kind| Ns::of_pid(helper.pid(), kind).unwrap().inode())
         .collect();
     let inside = |set: &NsSet, rt: &Runtime| {
         rt.run(set, || {

@@ -3,6 +3,8 @@
 #![allow(dead_code, unreachable_pub)] // each test binary uses a different subset
 
 use std::fs;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ns_runtime::NetNs;
@@ -166,4 +168,55 @@ pub fn assert_threads_where_they_belong() {
 /// How many threads of this process sit in the namespace with `inode`.
 pub fn threads_in(inode: u64) -> usize {
     tasks().iter().filter(|t| t.net_inode == inode).count()
+}
+
+/// A helper process in new net, uts and mount namespaces, with a hostname and a
+/// tmpfs of its own; killed when dropped.
+pub struct Helper {
+    child: Child,
+    pub hostname: String,
+}
+
+impl Helper {
+    pub fn start() -> Helper {
+        let hostname = unique_name("h");
+        let script = format!(
+            "hostname {hostname} && mount -t tmpfs -o size=1m nsrt-helper-tmpfs /mnt && echo ready && exec sleep 600"
+        );
+        let mut child = Command::new("unshare")
+            .args([
+                "--net",
+                "--uts",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+            ])
+            .arg(script)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run unshare (util-linux)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the helper did not start");
+        Helper { child, hostname }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
