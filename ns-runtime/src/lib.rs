@@ -32,6 +32,15 @@
 //!   namespace A into B and back into A do not deadlock.
 //! - Idle namespace threads sleep (no CPU) and exit after a keep-alive.
 //!
+//! # Beyond one network namespace
+//! - [`NetNs::run_async`] and `#[in_netns] async fn` run async bodies on a tokio
+//!   current-thread runtime on the namespace's async thread (feature `tokio`).
+//! - [`Ns`] is a handle to a namespace of any kind; net, uts, ipc, cgroup and mnt
+//!   can be run in. [`NsSet`] is several entered together, and [`NsSet::of_pid`]
+//!   every joinable namespace of a process; [`in_ns`] is the attribute for them.
+//! - [`Namespaces`] has conveniences for every handle: hostname, mounts, files as
+//!   seen from inside.
+//!
 //! All namespace operations need `CAP_SYS_ADMIN` (root); without it they return
 //! [`Error::PermissionDenied`].
 

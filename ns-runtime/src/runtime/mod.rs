@@ -134,7 +134,7 @@ impl Runtime {
         }
     }
 
-    /// Runs `f` on a namespace thread of `ns` (a [`NetNs`], an [`Ns`](crate::Ns)
+    /// Runs `f` on a namespace thread of `ns` (a [`NetNs`](crate::NetNs), an [`Ns`](crate::Ns)
     /// or an [`NsSet`](crate::NsSet)) that belongs to this runtime; see
     /// [`NetNs::run`](crate::NetNs::run) for the guarantees.
     ///
