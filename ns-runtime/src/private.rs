@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 pub use crate::NsKind;
-use crate::{Error, Namespaces, NetNs, Ns, NsSet};
+use crate::{Error, NetNs, Ns, NsSet};
 
 /// The handle a call uses: borrowed when `EXPR` was a reference, owned (a reference
 /// count) when it was an owned handle, which the body may still move.
@@ -258,7 +258,7 @@ where
 #[cfg(all(feature = "tokio", not(loom)))]
 pub trait AsyncCallTarget {
     /// The handle the body runs in.
-    type Target: Namespaces;
+    type Target: crate::Namespaces;
     /// That handle, or why there is none.
     fn target(self) -> Result<Self::Target, Error>;
 }

@@ -15,6 +15,7 @@ use super::{Pool, Runtime};
 use crate::kind::NsKind;
 use crate::namespace::{Namespace, Origin};
 use crate::sys::NsFile;
+use crate::target::Target;
 
 /// Runs `f` under loom and prints how many interleavings it explored.
 fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
@@ -54,12 +55,13 @@ fn pool(max_threads: usize, keep_alive: Duration) -> (Runtime, Arc<Pool>) {
         .spin(Duration::ZERO)
         .max_idle_spin(Duration::ZERO)
         .build();
-    let file = NsFile::open(Path::new("/proc/self/ns/net"), NsKind::Net).unwrap();
+    let file = NsFile::open(Path::new("/proc/self/ns/net"), Some(NsKind::Net)).unwrap();
     let ns = Arc::new(Namespace {
         file,
         origin: Origin::Thread,
     });
-    let pool = rt.inner().pool_for(&ns);
+    let target = Arc::new(Target::new(vec![ns], None).unwrap());
+    let pool = rt.inner().pool_for(&target);
     (rt, pool)
 }
 
