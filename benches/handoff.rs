@@ -18,7 +18,7 @@
 use std::fs::File;
 use std::hint::black_box;
 use std::os::fd::AsFd;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -333,6 +333,72 @@ fn throughput(c: &mut Criterion) {
     g.finish();
 }
 
+/// `callers` threads started once for a whole benchmark (not per sample, as
+/// `spread` does): each sample hands every caller its share of the iterations
+/// and times from the moment all are released until the last one is done.
+fn persistent_callers<'scope>(
+    scope: &'scope thread::Scope<'scope, '_>,
+    callers: usize,
+    make: &'scope (dyn Fn() -> Box<dyn FnMut() + 'scope> + Sync),
+) -> impl FnMut(u64) -> Duration + 'scope {
+    let start = Arc::new(Barrier::new(callers + 1));
+    let finish = Arc::new(Barrier::new(callers + 1));
+    let shares: Vec<mpsc::Sender<u64>> = (0..callers)
+        .map(|_| {
+            let (tx, rx) = mpsc::channel::<u64>();
+            let (start, finish) = (Arc::clone(&start), Arc::clone(&finish));
+            scope.spawn(move || {
+                let mut call = make();
+                for share in rx {
+                    start.wait();
+                    (0..share).for_each(|_| call());
+                    finish.wait();
+                }
+            });
+            tx
+        })
+        .collect();
+    move |iters| {
+        let share = iters.div_ceil(callers as u64);
+        for tx in &shares {
+            tx.send(share).expect("caller alive");
+        }
+        start.wait();
+        let began = Instant::now();
+        finish.wait();
+        began.elapsed()
+    }
+}
+
+/// Throughput with 8 caller threads that live for the whole benchmark: the steady
+/// state of a program whose threads call into a namespace, without criterion's
+/// per-sample thread starts and their placement on the CPUs.
+fn throughput_persistent(c: &mut Criterion) {
+    let t = Target::new();
+    let mut g = c.benchmark_group("throughput_persistent");
+    g.throughput(Throughput::Elements(1));
+    let t = &t;
+    let in_place = || -> Box<dyn FnMut()> {
+        // Each caller's home is its own thread's namespace.
+        let home = File::open("/proc/thread-self/ns/net").unwrap();
+        Box::new(move || {
+            black_box(setns_in_place(&t.file, &home, 1));
+        })
+    };
+    let ours = || -> Box<dyn FnMut()> {
+        Box::new(move || {
+            black_box(t.ns.run(|| work(1)).unwrap());
+        })
+    };
+    thread::scope(|s| {
+        let mut timed = persistent_callers(s, 8, &in_place);
+        g.bench_function("setns_in_place/8", |b| b.iter_custom(&mut timed));
+        let mut timed = persistent_callers(s, 8, &ours);
+        g.bench_function("ns_run/8", |b| b.iter_custom(&mut timed));
+    });
+    g.finish();
+}
+
 /// 8 callers, a 1 ms body: the pool grows so that slow bodies run in parallel.
 fn slow_body(c: &mut Criterion) {
     let t = Target::new();
@@ -363,6 +429,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = back_to_back, sparse, throughput, slow_body, async_calls, async_sleepers
+    targets = back_to_back, sparse, throughput, throughput_persistent, slow_body, async_calls, async_sleepers
 }
 criterion_main!(benches);

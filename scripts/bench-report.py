@@ -18,6 +18,7 @@ GROUPS = {
     "sparse": ("setns_in_place", ["setns_in_place", "netns_rs_run", "mpsc_thread", "ns_run"]),
     "throughput": ("setns_in_place/8", [f"{m}/{n}" for n in (1, 2, 8)
                    for m in ("setns_in_place", "mpsc_thread", "ns_run")]),
+    "throughput_persistent": ("setns_in_place/8", ["setns_in_place/8", "ns_run/8"]),
     "slow_body_8_callers": ("one_thread", ["one_thread", "ns_run_pool"]),
     "async_back_to_back": ("spawn_blocking_setns", ["direct_await", "spawn_blocking_setns",
                            "run_async", "in_netns_async_fn"]),
@@ -59,18 +60,18 @@ print(f"Machine: {machine()}\n")
 for group, (baseline, rows) in GROUPS.items():
     base = median_ns(group, baseline)
     print(f"### {group}\n")
-    if group in ("throughput", "slow_body_8_callers"):
+    if group in ("throughput", "throughput_persistent", "slow_body_8_callers"):
         print(f"| mechanism | ns per call (median) | calls/s | speed vs `{baseline}` |")
     else:
         print(f"| mechanism | median | time ÷ `{baseline}` |")
-    print("|---|---:|---:|" + ("---:|" if group in ("throughput", "slow_body_8_callers") else ""))
+    print("|---|---:|---:|" + ("---:|" if group in ("throughput", "throughput_persistent", "slow_body_8_callers") else ""))
     for row in rows:
         ns = median_ns(group, row.replace("/", os.sep))
         if ns is None:
             print(f"| {row} | (not run) | |")
             continue
         ratio = ns / base if base else float("nan")
-        if group in ("throughput", "slow_body_8_callers"):
+        if group in ("throughput", "throughput_persistent", "slow_body_8_callers"):
             print(f"| {row} | {ns:.0f} | {1e9 / ns:,.0f} | {1 / ratio:.2f}x |")
         else:
             print(f"| {row} | {fmt_time(ns)} | {ratio:.3f} |")
