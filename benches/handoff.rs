@@ -336,11 +336,15 @@ fn throughput(c: &mut Criterion) {
 /// `callers` threads started once for a whole benchmark (not per sample, as
 /// `spread` does): each sample hands every caller its share of the iterations
 /// and times from the moment all are released until the last one is done.
-fn persistent_callers<'scope>(
+fn persistent_callers<'scope, M, C>(
     scope: &'scope thread::Scope<'scope, '_>,
     callers: usize,
-    make: &'scope (dyn Fn() -> Box<dyn FnMut() + 'scope> + Sync),
-) -> impl FnMut(u64) -> Duration + 'scope {
+    make: &'scope M,
+) -> impl FnMut(u64) -> Duration + 'scope
+where
+    M: Fn() -> C + Sync,
+    C: FnMut(),
+{
     let start = Arc::new(Barrier::new(callers + 1));
     let finish = Arc::new(Barrier::new(callers + 1));
     let shares: Vec<mpsc::Sender<u64>> = (0..callers)
@@ -378,17 +382,17 @@ fn throughput_persistent(c: &mut Criterion) {
     let mut g = c.benchmark_group("throughput_persistent");
     g.throughput(Throughput::Elements(1));
     let t = &t;
-    let in_place = || -> Box<dyn FnMut()> {
+    let in_place = || {
         // Each caller's home is its own thread's namespace.
         let home = File::open("/proc/thread-self/ns/net").unwrap();
-        Box::new(move || {
+        move || {
             black_box(setns_in_place(&t.file, &home, 1));
-        })
+        }
     };
-    let ours = || -> Box<dyn FnMut()> {
-        Box::new(move || {
+    let ours = || {
+        move || {
             black_box(t.ns.run(|| work(1)).unwrap());
-        })
+        }
     };
     thread::scope(|s| {
         let mut timed = persistent_callers(s, 8, &in_place);
