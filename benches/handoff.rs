@@ -396,9 +396,11 @@ fn throughput_persistent(c: &mut Criterion) {
     };
     thread::scope(|s| {
         let mut timed = persistent_callers(s, 8, &in_place);
-        g.bench_function("setns_in_place/8", |b| b.iter_custom(&mut timed));
+        g.bench_function(BenchmarkId::new("setns_in_place", 8), |b| {
+            b.iter_custom(&mut timed)
+        });
         let mut timed = persistent_callers(s, 8, &ours);
-        g.bench_function("ns_run/8", |b| b.iter_custom(&mut timed));
+        g.bench_function(BenchmarkId::new("ns_run", 8), |b| b.iter_custom(&mut timed));
     });
     g.finish();
 }

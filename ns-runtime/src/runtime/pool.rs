@@ -38,6 +38,9 @@ pub(crate) struct Pool {
 /// anywhere in the pool, before it starts another thread.
 const GROWTH_PATIENCE: Duration = Duration::from_millis(1);
 
+/// A caller with this many jobs queued ahead of its own parks without spinning.
+const PARK_BEHIND: usize = 1;
+
 #[derive(Default)]
 struct State {
     queue: VecDeque<JobRef>,
@@ -104,9 +107,12 @@ impl Pool {
         let job_ref = unsafe { job.as_job_ref() };
         let id = job_ref.id();
         let mut completed = self.completed.load(Ordering::Relaxed);
-        self.submit(job_ref);
+        let ahead = self.submit(job_ref);
         let spin = self.runtime.config.spin;
-        if !job.latch.spin(spin) {
+        // Behind several other jobs, spinning would only take CPU from the threads
+        // that serve them: park at once.
+        let own_spin = if ahead >= PARK_BEHIND { Duration::ZERO } else { spin };
+        if !job.latch.spin(own_spin) {
             // Still waiting. Another thread may start only if the job is not even
             // taken and no job at all finished for a while: then every thread is
             // stuck in something slow. (A thread that is merely descheduled on a
@@ -139,16 +145,18 @@ impl Pool {
     /// Queues `job` and wakes a sleeping worker if no awake one will take it. An
     /// empty pool starts its first worker here, so that a failure to enter the
     /// namespace reaches the caller at once.
-    fn submit(&self, job: JobRef) {
+    /// Returns how many jobs were queued before this one.
+    fn submit(&self, job: JobRef) -> usize {
         let id = job.id();
         let mut state = self.lock();
+        let ahead = state.queue.len();
         state.queue.push_back(job);
         self.queued.store(state.queue.len(), Ordering::Relaxed);
         let awake_idle = state.idle - state.sleeping;
         let wake = state.sleeping > 0 && state.queue.len() > awake_idle;
         if state.threads == 0 {
             self.start_worker_for(state, id);
-            return;
+            return ahead;
         }
         drop(state);
         if wake {
@@ -156,6 +164,7 @@ impl Pool {
             // block on it again.
             self.wakeup.notify_one();
         }
+        ahead
     }
 
     /// Starts another worker if queued jobs outnumber the workers that will take
