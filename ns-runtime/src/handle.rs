@@ -283,38 +283,48 @@ impl Ns {
         self.shared.ns.id().ino
     }
 
-    /// Runs `f` on a namespace thread of this namespace; see [`NetNs::run`](crate::NetNs::run).
-    ///
-    /// # Errors
-    /// [`Error::NotJoinable`] for a user, pid or time namespace; otherwise only
-    /// when no thread could enter.
-    pub fn run<F, R>(&self, f: F) -> Result<R>
-    where
-        F: FnOnce() -> R + Send,
-        R: Send,
-    {
-        Runtime::global().run(self, f)
-    }
-
-    /// Runs the future that `f` makes on this namespace's async thread; see
-    /// [`NetNs::run_async`](crate::NetNs::run_async).
-    #[cfg(all(feature = "tokio", not(loom)))]
-    pub fn run_async<F, Fut, R>(
-        &self,
-        f: F,
-    ) -> impl std::future::Future<Output = Result<R>> + Send + 'static
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = R> + 'static,
-        R: Send + 'static,
-    {
-        Runtime::global().run_async(self, f)
-    }
-
     pub(crate) fn namespace(&self) -> &Arc<Namespace> {
         &self.shared.ns
     }
 }
+
+/// `run` and `run_async` of a handle type other than `NetNs` (whose own are the
+/// documented reference), through the global runtime.
+macro_rules! run_methods {
+    ($handle:ty, $where:literal) => {
+        impl $handle {
+            #[doc = concat!("Runs `f` on a namespace thread ", $where, "; see [`NetNs::run`](crate::NetNs::run).")]
+            ///
+            /// # Errors
+            /// [`Error::NotJoinable`](crate::Error::NotJoinable) for a user, pid or
+            /// time namespace; otherwise only when no thread could enter.
+            pub fn run<F, R>(&self, f: F) -> crate::Result<R>
+            where
+                F: FnOnce() -> R + Send,
+                R: Send,
+            {
+                crate::Runtime::global().run(self, f)
+            }
+
+            #[doc = concat!("Runs the future that `f` makes on the async thread ", $where, "; see [`NetNs::run_async`](crate::NetNs::run_async).")]
+            #[cfg(all(feature = "tokio", not(loom)))]
+            pub fn run_async<F, Fut, R>(
+                &self,
+                f: F,
+            ) -> impl std::future::Future<Output = crate::Result<R>> + Send + 'static
+            where
+                F: FnOnce() -> Fut + Send + 'static,
+                Fut: std::future::Future<Output = R> + 'static,
+                R: Send + 'static,
+            {
+                crate::Runtime::global().run_async(self, f)
+            }
+        }
+    };
+}
+pub(crate) use run_methods;
+
+run_methods!(Ns, "of this namespace");
 
 impl sealed::Sealed for Ns {
     fn joinable(&self) -> Result<&Joinable> {

@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::handle::sealed::Sealed;
 use crate::handle::{Joinable, Namespaces, Ns};
 use crate::kind::NsKind;
-use crate::runtime::Runtime;
 use crate::target::{Process, Target, JOINABLE};
 
 /// Several namespaces of distinct kinds that a namespace thread enters together,
@@ -106,35 +105,9 @@ impl NsSet {
     pub fn members(&self) -> &[Ns] {
         &self.shared.members
     }
-
-    /// Runs `f` on a namespace thread that is in every member; see
-    /// [`NetNs::run`](crate::NetNs::run).
-    ///
-    /// # Errors
-    /// Only when no thread could enter.
-    pub fn run<F, R>(&self, f: F) -> Result<R>
-    where
-        F: FnOnce() -> R + Send,
-        R: Send,
-    {
-        Runtime::global().run(self, f)
-    }
-
-    /// Runs the future that `f` makes on the set's async thread; see
-    /// [`NetNs::run_async`](crate::NetNs::run_async).
-    #[cfg(all(feature = "tokio", not(loom)))]
-    pub fn run_async<F, Fut, R>(
-        &self,
-        f: F,
-    ) -> impl std::future::Future<Output = Result<R>> + Send + 'static
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = R> + 'static,
-        R: Send + 'static,
-    {
-        Runtime::global().run_async(self, f)
-    }
 }
+
+crate::handle::run_methods!(NsSet, "that is in every member");
 
 /// A pidfd for `pid`, or `None` if the kernel has none (before 5.3).
 fn pidfd_open(pid: u32) -> Result<Option<OwnedFd>> {

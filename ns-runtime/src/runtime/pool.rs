@@ -111,7 +111,11 @@ impl Pool {
         let spin = self.runtime.config.spin;
         // Behind several other jobs, spinning would only take CPU from the threads
         // that serve them: park at once.
-        let own_spin = if ahead >= PARK_BEHIND { Duration::ZERO } else { spin };
+        let own_spin = if ahead >= PARK_BEHIND {
+            Duration::ZERO
+        } else {
+            spin
+        };
         if !job.latch.spin(own_spin) {
             // Still waiting. Another thread may start only if the job is not even
             // taken and no job at all finished for a while: then every thread is
