@@ -36,9 +36,21 @@ impl Joinable {
 
 pub(crate) mod sealed {
     /// Keeps [`Namespaces`](super::Namespaces) implemented by this crate's handles only.
-    pub trait Sealed {
+    pub trait Sealed: std::fmt::Display {
         /// What a namespace thread of this handle enters, or why none can.
         fn joinable(&self) -> crate::Result<&super::Joinable>;
+
+        /// Succeeds if the handle includes a namespace of `kind`.
+        fn require(&self, kind: crate::NsKind) -> crate::Result<()> {
+            if self.joinable()?.target.includes(kind) {
+                Ok(())
+            } else {
+                Err(crate::Error::MissingKind {
+                    target: self.to_string(),
+                    kind,
+                })
+            }
+        }
     }
 }
 
@@ -107,18 +119,6 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
             .read_to_string("/proc/thread-self/mounts")
             .map_err(|e| Error::syscall("read /proc/thread-self/mounts", self, e))?;
         Ok(table.lines().filter_map(Mount::parse).collect())
-    }
-
-    #[doc(hidden)]
-    fn require(&self, kind: NsKind) -> Result<()> {
-        if self.joinable()?.target.includes(kind) {
-            Ok(())
-        } else {
-            Err(Error::MissingKind {
-                target: self.to_string(),
-                kind,
-            })
-        }
     }
 }
 
@@ -197,18 +197,16 @@ pub struct Ns {
 
 struct Shared {
     ns: Arc<Namespace>,
-    /// `None` for the kinds no thread of ours can join.
+    /// `None` for the kinds no thread of ours can join. Made with the handle, not
+    /// on first use: a lazy cell would make `HashSet<NetNs>` trip clippy's
+    /// `mutable_key_type` (see `runtime/pool_ref.rs`).
     joinable: Option<Joinable>,
 }
 
 impl Ns {
     pub(crate) fn from_namespace(ns: Namespace) -> Ns {
         let ns = Arc::new(ns);
-        let joinable = ns
-            .kind()
-            .thread_joinable()
-            .then(|| Target::new(vec![Arc::clone(&ns)], None).map(Joinable::new))
-            .and_then(Result::ok);
+        let joinable = Target::single(Arc::clone(&ns)).map(Joinable::new);
         Ns {
             shared: Arc::new(Shared { ns, joinable }),
         }

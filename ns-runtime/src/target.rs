@@ -74,6 +74,17 @@ impl Target {
         })
     }
 
+    /// One namespace, if a thread can join its kind.
+    pub(crate) fn single(ns: Arc<Namespace>) -> Option<Target> {
+        let mut id = [None; JOINABLE.len()];
+        id[slot(ns.kind())?] = Some(ns.id());
+        Some(Target {
+            id: TargetId(id),
+            members: vec![ns],
+            process: None,
+        })
+    }
+
     pub(crate) fn includes(&self, kind: NsKind) -> bool {
         slot(kind).is_some_and(|at| self.id.0[at].is_some())
     }

@@ -157,15 +157,15 @@ impl Pool {
 /// The driver thread: enter, then drive bodies until the channel is closed and
 /// every body is done.
 fn main(pool: &Arc<Pool>, mut queue: mpsc::UnboundedReceiver<Box<dyn AsyncJob>>) {
-    let registered = worker::register(pool.target.homes());
-    let runtime = pool.target.enter_current_thread().and_then(|()| {
-        tokio::runtime::Builder::new_current_thread()
+    let inside = worker::move_in(&pool.target).and_then(|registered| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|source| Error::syscall("starting a tokio runtime", &*pool.target, source))
+            .map_err(|source| Error::syscall("starting a tokio runtime", &*pool.target, source))?;
+        Ok((registered, runtime))
     });
-    let runtime = match runtime {
-        Ok(runtime) => runtime,
+    let (registered, runtime) = match inside {
+        Ok(inside) => inside,
         Err(err) => {
             queue.close();
             while let Ok(job) = queue.try_recv() {
@@ -174,8 +174,6 @@ fn main(pool: &Arc<Pool>, mut queue: mpsc::UnboundedReceiver<Box<dyn AsyncJob>>)
             return;
         }
     };
-    registered.entered();
-    worker::set_home(pool.target.id());
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, serve(pool, &mut queue));
     if let Some(moved) = pool.target.moved_away() {

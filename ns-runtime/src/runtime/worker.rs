@@ -8,7 +8,7 @@ use super::pool::Pool;
 use super::sync::Ready;
 use crate::error::Result;
 use crate::kind::NsKind;
-use crate::target::TargetId;
+use crate::target::{Target, TargetId};
 
 /// Every thread of ours that sits in a namespace of its own: tid → entry.
 /// Registered before the thread enters (so that `audit` never mistakes an entering
@@ -165,21 +165,27 @@ pub(crate) fn is_worker_of(id: TargetId) -> bool {
     HOME.with(|home| home.get() == Some(id))
 }
 
-/// Marks the calling thread as a namespace thread of `id` (it is inside).
-pub(crate) fn set_home(id: TargetId) {
-    HOME.with(|home| home.set(Some(id)));
+/// Moves the calling thread, a new namespace thread, into `target` for good:
+/// registered before it enters (so that `audit` never takes it for a stray), then
+/// marked as inside.
+pub(crate) fn move_in(target: &Target) -> Result<Registered> {
+    let registered = register(target.homes());
+    target.enter_current_thread()?;
+    registered.entered();
+    HOME.with(|home| home.set(Some(target.id())));
+    Ok(registered)
 }
 
 /// The body of a namespace thread. Reports on `ready` whether it could enter.
 pub(crate) fn main(pool: Arc<Pool>, ready: &Ready<Result<()>>) {
-    let registered = register(pool.target.homes());
-    if let Err(err) = pool.target.enter_current_thread() {
-        // Not inside: the thread ends here, in the namespace it was born in.
-        ready.fill(Err(err));
-        return;
-    }
-    registered.entered();
-    set_home(pool.target.id());
+    let registered = match move_in(&pool.target) {
+        Ok(registered) => registered,
+        Err(err) => {
+            // Not inside: the thread ends here, in the namespace it was born in.
+            ready.fill(Err(err));
+            return;
+        }
+    };
     pool.worker_started();
     ready.fill(Ok(()));
     pool.serve(registered.tid());
