@@ -110,8 +110,12 @@ fn a_freed_namespace_is_not_confused_with_a_later_one_reusing_its_inode() {
         .max_idle_spin(Duration::ZERO)
         .build();
     // Another process may take the freed number first (inode numbers are shared
-    // by every namespace of the machine): then try again with a new namespace.
-    for _attempt in 0..5 {
+    // by every namespace of the machine, and by procfs entries): then try again
+    // with a new namespace. The kernel frees network namespaces in a work queue,
+    // which may still be busy with those of earlier tests (veth devices take
+    // seconds to unregister): try for up to a minute.
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < give_up {
         if let Some(reused) = reuse_of_a_freed_namespace(&rt) {
             assert_eq!(
                 rt.run(&reused, default_ttl).unwrap(),

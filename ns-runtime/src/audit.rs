@@ -5,11 +5,10 @@
 //! `setns` is invisible there. This reads `/proc/self/task/*/ns/*` instead.
 
 use std::fs;
-use std::sync::{Mutex, PoisonError};
 
 use crate::error::{Error, Result};
 use crate::kind::NsKind;
-use crate::runtime::AuditGuard;
+use crate::registry::AuditGuard;
 
 /// A thread found in another namespace than the main thread's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,9 +36,9 @@ pub struct NsDifference {
     pub actual_inode: u64,
 }
 
-/// A namespace thread that was found outside its namespace when it went idle (a
-/// body changed its namespace through code the attribute cannot see), and so was
-/// retired instead of being reused.
+/// A runtime thread that was found outside the namespace it served (a body changed
+/// its namespace through code the attribute cannot see), and so was retired
+/// instead of being reused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetiredThread {
@@ -70,22 +69,6 @@ impl Audit {
     pub fn is_clean(&self) -> bool {
         self.strays.is_empty() && self.retired.is_empty()
     }
-}
-
-static RETIRED: Mutex<Vec<RetiredThread>> = Mutex::new(Vec::new());
-
-/// Records thread `tid`, found in namespace `found_inode` of `kind` instead of
-/// `home_inode`, as retired.
-pub(crate) fn record_retired(tid: u32, (kind, home_inode, found_inode): (NsKind, u64, u64)) {
-    RETIRED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(RetiredThread {
-            tid,
-            kind,
-            home_inode,
-            found_inode,
-        });
 }
 
 /// Lists the threads of this process that sit in a namespace other than the main
@@ -130,7 +113,8 @@ pub fn audit() -> Result<Audit> {
     }
     // Read after the scan: every thread the scan found in a namespace of its own
     // had registered before it entered, and nothing is swept until `guard` drops.
-    let homes = guard.namespace_threads();
+    let homes = guard.runtime_threads();
+    let retired = guard.take_retired();
     drop(guard);
     let mut audit = Audit {
         threads_checked: seen.len(),
@@ -138,34 +122,31 @@ pub fn audit() -> Result<Audit> {
     };
     for (tid, links) in seen {
         let home = homes.iter().find(|home| home.tid == tid);
+        if home.is_some_and(|home| home.moving) {
+            continue; // on its way between two places: wherever it is, it is ours
+        }
         let mut differences = Vec::new();
         for (&(kind, main_inode), &(_, actual)) in main.iter().zip(&links) {
             // A thread can exit while we look; a kind the kernel lacks has no link.
             let (Some(actual), Some(main_inode)) = (actual, main_inode) else {
                 continue;
             };
-            let home_of_kind = home.and_then(|home| {
-                let found = home.homes.iter().find(|(k, _)| *k == kind);
-                found.map(|&(_, inode)| (home, inode))
-            });
-            let (expected, actual) = match home_of_kind {
-                Some((home, inode)) => match inode {
-                    // Not entered yet: still where it was born, which is right too.
-                    Some(_) if home.entering && actual == main_inode => (actual, actual),
-                    // The scan may have read the link before the thread entered;
-                    // registered as entered now, a fresh read is the truth.
-                    Some(home_inode) if actual != home_inode => {
-                        let path = format!("/proc/self/task/{tid}/ns/{}", kind.proc_name());
-                        match link_inode(&path) {
-                            Some(now) => (home_inode, now),
-                            None => continue, // gone meanwhile
-                        }
-                    }
-                    Some(home_inode) => (home_inode, actual),
-                    // A helper creating a namespace of this kind: anywhere is right.
-                    None => (actual, actual),
-                },
-                None => (main_inode, actual),
+            let expected = match home.map(|home| home.homes.iter().find(|(k, _)| *k == kind)) {
+                Some(Some(&(_, Some(inode)))) => inode,
+                // A helper creating a namespace of this kind: anywhere is right.
+                Some(Some(&(_, None))) => continue,
+                _ => main_inode,
+            };
+            // A runtime thread may have moved between the scan and the registry
+            // read (which is newer): a fresh read is the truth.
+            let actual = if actual != expected && home.is_some() {
+                let path = format!("/proc/self/task/{tid}/ns/{}", kind.proc_name());
+                match link_inode(&path) {
+                    Some(now) => now,
+                    None => continue, // gone meanwhile
+                }
+            } else {
+                actual
             };
             if actual != expected {
                 differences.push(NsDifference {
@@ -187,7 +168,7 @@ pub fn audit() -> Result<Audit> {
             });
         }
     }
-    audit.retired = std::mem::take(&mut *RETIRED.lock().unwrap_or_else(PoisonError::into_inner));
+    audit.retired = retired;
     Ok(audit)
 }
 

@@ -15,7 +15,7 @@ pub(crate) fn unshare_on_helper_thread(kind: NsKind) -> Result<NsFile> {
         .name("ns-create".into())
         .spawn(move || -> Result<NsFile> {
             // Ours, and about to sit in a namespace of its own: not a stray.
-            let _registered = crate::runtime::register(vec![(kind, None)]);
+            let _registered = crate::registry::register(vec![(kind, None)]);
             nix::sched::unshare(kind.clone_flag()).map_err(|e| {
                 Error::syscall(
                     "unshare",

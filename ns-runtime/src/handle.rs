@@ -11,38 +11,21 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::kind::NsKind;
 use crate::namespace::{Namespace, Origin};
-use crate::runtime::{PoolRef, Runtime};
+use crate::runtime::{Anchor, Runtime};
 use crate::sys::{self, NsFile};
 use crate::target::Target;
-
-/// The part of a handle that namespace threads serve: what they enter, and the
-/// global runtime's pool for it (without threads until the first call), looked up
-/// when the handle is made so that a call takes no registry lock.
-pub struct Joinable {
-    pub(crate) target: Arc<Target>,
-    pub(crate) global_pool: PoolRef,
-}
-
-impl Joinable {
-    pub(crate) fn new(target: Target) -> Joinable {
-        let target = Arc::new(target);
-        let pool = Runtime::global().inner().pool_for(&target);
-        Joinable {
-            target,
-            global_pool: PoolRef::new(pool),
-        }
-    }
-}
 
 pub(crate) mod sealed {
     /// Keeps [`Namespaces`](super::Namespaces) implemented by this crate's handles only.
     pub trait Sealed: std::fmt::Display {
-        /// What a namespace thread of this handle enters, or why none can.
-        fn joinable(&self) -> crate::Result<&super::Joinable>;
+        /// What a runtime thread serving this handle enters (shared by every
+        /// handle to the same namespaces), or why none can.
+        #[allow(private_interfaces)] // sealed: nobody outside can name or call it
+        fn anchor(&self) -> crate::Result<&std::sync::Arc<crate::runtime::Anchor>>;
 
         /// Succeeds if the handle includes a namespace of `kind`.
         fn require(&self, kind: crate::NsKind) -> crate::Result<()> {
-            if self.joinable()?.target.includes(kind) {
+            if self.anchor()?.target().includes(kind) {
                 Ok(())
             } else {
                 Err(crate::Error::MissingKind {
@@ -197,18 +180,16 @@ pub struct Ns {
 
 struct Shared {
     ns: Arc<Namespace>,
-    /// `None` for the kinds no thread of ours can join. Made with the handle, not
-    /// on first use: a lazy cell would make `HashSet<NetNs>` trip clippy's
-    /// `mutable_key_type` (see `runtime/pool_ref.rs`).
-    joinable: Option<Joinable>,
+    /// `None` for the kinds no thread of ours can join.
+    anchor: Option<Arc<Anchor>>,
 }
 
 impl Ns {
     pub(crate) fn from_namespace(ns: Namespace) -> Ns {
         let ns = Arc::new(ns);
-        let joinable = Target::single(Arc::clone(&ns)).map(Joinable::new);
+        let anchor = Target::single(Arc::clone(&ns)).map(Anchor::intern);
         Ns {
-            shared: Arc::new(Shared { ns, joinable }),
+            shared: Arc::new(Shared { ns, anchor }),
         }
     }
 
@@ -325,11 +306,49 @@ pub(crate) use run_methods;
 run_methods!(Ns, "of this namespace");
 
 impl sealed::Sealed for Ns {
-    fn joinable(&self) -> Result<&Joinable> {
+    #[allow(private_interfaces)] // sealed: nobody outside can name or call it
+    fn anchor(&self) -> Result<&Arc<Anchor>> {
         self.shared
-            .joinable
+            .anchor
             .as_ref()
             .ok_or_else(|| Error::not_joinable(self.kind()))
+    }
+}
+
+impl Runtime {
+    /// Runs `f` on a thread of this runtime that is in `ns` (a
+    /// [`NetNs`](crate::NetNs), an [`Ns`] or an [`NsSet`](crate::NsSet)); see
+    /// [`NetNs::run`](crate::NetNs::run) for the guarantees.
+    ///
+    /// # Errors
+    /// [`Error::NotJoinable`] for a user, pid or time namespace; otherwise only
+    /// when no thread could enter.
+    pub fn run<N, F, R>(&self, ns: &N, f: F) -> Result<R>
+    where
+        N: Namespaces + ?Sized,
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        self.call(ns.anchor()?, f)
+    }
+
+    /// Runs the future that `f` makes on the async thread of `ns` that belongs to
+    /// this runtime; see [`NetNs::run_async`](crate::NetNs::run_async) for the
+    /// guarantees.
+    #[cfg(all(feature = "tokio", not(loom)))]
+    pub fn run_async<N, F, Fut, R>(
+        &self,
+        ns: &N,
+        f: F,
+    ) -> impl std::future::Future<Output = Result<R>> + Send + 'static
+    where
+        N: Namespaces + ?Sized,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = R> + 'static,
+        R: Send + 'static,
+    {
+        let call = ns.anchor().map(|anchor| self.call_async(anchor, f));
+        async move { call?.await }
     }
 }
 

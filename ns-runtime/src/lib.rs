@@ -53,6 +53,7 @@ mod link;
 mod name;
 mod namespace;
 mod netns;
+mod registry;
 mod runtime;
 mod set;
 mod sockets;

@@ -14,7 +14,7 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
 use crate::error::{Error, Result};
 use crate::handle::sealed::Sealed;
-use crate::handle::{Joinable, Namespaces, Ns};
+use crate::handle::{Namespaces, Ns};
 use crate::kind::NsKind;
 use crate::name::{netns_path, NETNS_RUN_DIR};
 use crate::namespace::{Namespace, Origin};
@@ -375,8 +375,9 @@ impl TryFrom<Ns> for NetNs {
 }
 
 impl Sealed for NetNs {
-    fn joinable(&self) -> Result<&Joinable> {
-        self.ns.joinable()
+    #[allow(private_interfaces)] // sealed: nobody outside can name or call it
+    fn anchor(&self) -> Result<&std::sync::Arc<crate::runtime::Anchor>> {
+        self.ns.anchor()
     }
 }
 

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::handle::sealed::Sealed;
-use crate::handle::{Joinable, Namespaces, Ns};
+use crate::handle::{Namespaces, Ns};
+use crate::runtime::Anchor;
 use crate::kind::NsKind;
 use crate::target::{Process, Target, JOINABLE};
 
@@ -38,7 +39,7 @@ pub struct NsSet {
 struct Shared {
     /// In the order a thread enters them.
     members: Vec<Ns>,
-    joinable: Joinable,
+    anchor: Arc<Anchor>,
 }
 
 impl NsSet {
@@ -62,7 +63,7 @@ impl NsSet {
         Ok(NsSet {
             shared: Arc::new(Shared {
                 members,
-                joinable: Joinable::new(target),
+                anchor: Anchor::intern(target),
             }),
         })
     }
@@ -136,8 +137,9 @@ fn process_exists(pid: u32) -> bool {
 }
 
 impl Sealed for NsSet {
-    fn joinable(&self) -> Result<&Joinable> {
-        Ok(&self.shared.joinable)
+    #[allow(private_interfaces)] // sealed: nobody outside can name or call it
+    fn anchor(&self) -> Result<&Arc<Anchor>> {
+        Ok(&self.shared.anchor)
     }
 }
 
@@ -145,7 +147,7 @@ impl Namespaces for NsSet {}
 
 impl PartialEq for NsSet {
     fn eq(&self, other: &NsSet) -> bool {
-        self.shared.joinable.target.id() == other.shared.joinable.target.id()
+        Arc::ptr_eq(&self.shared.anchor, &other.shared.anchor)
     }
 }
 
@@ -153,7 +155,7 @@ impl Eq for NsSet {}
 
 impl Hash for NsSet {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.shared.joinable.target.id().hash(state);
+        self.shared.anchor.target().key().hash(state);
     }
 }
 
@@ -165,6 +167,6 @@ impl fmt::Debug for NsSet {
 
 impl fmt::Display for NsSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&*self.shared.joinable.target, f)
+        fmt::Display::fmt(&**self.shared.anchor.target(), f)
     }
 }

@@ -1,12 +1,10 @@
-//! What the threads of one pool live in: one namespace, or a set of them (at most
-//! one per kind), entered once by each thread at birth.
+//! What a body runs in: one namespace, or a set of them (at most one per kind).
+//! A runtime thread serves a target only while it is in every member, and in the
+//! process's own namespace of every other joinable kind.
 
 use std::fmt;
-use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
-
-use nix::sched::CloneFlags;
 
 use crate::error::{Error, Result};
 use crate::kind::NsKind;
@@ -23,14 +21,15 @@ pub(crate) const JOINABLE: [NsKind; 5] = [
     NsKind::Mnt,
 ];
 
-fn slot(kind: NsKind) -> Option<usize> {
+pub(crate) fn slot(kind: NsKind) -> Option<usize> {
     JOINABLE.iter().position(|&k| k == kind)
 }
 
-/// The identity of a target: per joinable kind, the namespace it includes.
-/// Valid while the target's files are open (inode numbers are reused after).
+/// The identity of a target: per joinable kind (in `JOINABLE` order), the
+/// namespace it includes. Valid while the target's files are open (inode numbers
+/// are reused after).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct TargetId([Option<NsId>; JOINABLE.len()]);
+pub(crate) struct TargetKey(pub(crate) [Option<NsId>; JOINABLE.len()]);
 
 /// A process whose namespaces a set was taken from, through a pidfd: the set is
 /// entered through it in one `setns`, all or nothing, while it still matches.
@@ -41,7 +40,7 @@ pub(crate) struct Process {
 
 /// One or more namespaces of distinct, joinable kinds.
 pub(crate) struct Target {
-    id: TargetId,
+    key: TargetKey,
     /// In `JOINABLE` order.
     members: Vec<Arc<Namespace>>,
     process: Option<Process>,
@@ -68,7 +67,7 @@ impl Target {
         }
         members.sort_by_key(|ns| slot(ns.kind()));
         Ok(Target {
-            id: TargetId(id),
+            key: TargetKey(id),
             members,
             process,
         })
@@ -79,22 +78,58 @@ impl Target {
         let mut id = [None; JOINABLE.len()];
         id[slot(ns.kind())?] = Some(ns.id());
         Some(Target {
-            id: TargetId(id),
+            key: TargetKey(id),
             members: vec![ns],
             process: None,
         })
     }
 
     pub(crate) fn includes(&self, kind: NsKind) -> bool {
-        slot(kind).is_some_and(|at| self.id.0[at].is_some())
+        slot(kind).is_some_and(|at| self.key.0[at].is_some())
     }
 
-    pub(crate) fn id(&self) -> TargetId {
-        self.id
+    pub(crate) fn key(&self) -> TargetKey {
+        self.key
+    }
+
+    /// The process's own namespaces of every joinable kind (its main thread's,
+    /// `/proc/self/ns/*`): where runtime threads are when they serve nobody.
+    pub(crate) fn process_home() -> Result<Target> {
+        let members = JOINABLE
+            .into_iter()
+            .filter_map(|kind| {
+                let path = format!("/proc/self/ns/{}", kind.proc_name());
+                match crate::sys::NsFile::open(std::path::Path::new(&path), Some(kind)) {
+                    // A kernel without this kind (no cgroup namespaces, say).
+                    Err(Error::NotFound { .. }) => None,
+                    other => Some(other.map(|file| {
+                        Arc::new(Namespace {
+                            file,
+                            origin: crate::namespace::Origin::Pid(std::process::id()),
+                        })
+                    })),
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Target::new(members, None)
+    }
+
+    /// The member of the kind in `slot` (of `JOINABLE`), if any.
+    pub(crate) fn member(&self, slot: usize) -> Option<&Namespace> {
+        let id = self.key.0[slot]?;
+        self.members
+            .iter()
+            .find(|ns| ns.id() == id)
+            .map(|ns| &**ns)
+    }
+
+    /// The process whose pidfd enters the members at once, if any.
+    pub(crate) fn process(&self) -> Option<&Process> {
+        self.process.as_ref()
     }
 
     /// (kind, inode) of every member: what `audit` expects of this target's threads.
-    pub(crate) fn homes(&self) -> Vec<(NsKind, Option<u64>)> {
+    pub(crate) fn homes(&self) -> crate::registry::Homes {
         self.members
             .iter()
             .map(|ns| (ns.kind(), Some(ns.id().ino)))
@@ -119,51 +154,19 @@ impl Target {
         format!("{prefix}-{}", self.inode())
     }
 
-    /// Moves the calling thread into every member. Only a namespace thread calls
-    /// this, once, before it runs any job; a thread for which it fails exits.
-    pub(crate) fn enter_current_thread(&self) -> Result<()> {
-        if cfg!(loom) {
-            return Ok(()); // the model checks the hand-off, not the kernel
-        }
-        if self.includes(NsKind::Mnt) {
-            // Entering a mount namespace needs a private fs struct; without it the
-            // kernel refuses, or (through a pidfd) moves the root of every thread.
-            nix::sched::unshare(CloneFlags::CLONE_FS)
-                .map_err(|e| Error::syscall("unshare(CLONE_FS)", self, io::Error::from(e)))?;
-        }
-        if self.enter_through_process() {
-            return Ok(());
-        }
-        for ns in &self.members {
-            sys::enter(ns.file.fd.as_fd(), ns.kind())
-                .map_err(|e| Error::syscall("setns", &**ns, e))?;
-        }
-        Ok(())
-    }
+}
 
-    /// All members at once through the process's pidfd; whether the thread is now
-    /// in exactly the members. (The process may have exited, changed namespaces
-    /// since, or the kernel may predate `setns` on a pidfd: then the members' own
-    /// files are entered one by one, which reach exactly the recorded namespaces.)
-    fn enter_through_process(&self) -> bool {
-        let Some(process) = &self.process else {
-            return false;
-        };
-        let flags = self.members.iter().fold(CloneFlags::empty(), |flags, ns| {
-            flags | ns.kind().clone_flag()
-        });
-        nix::sched::setns(process.pidfd.as_fd(), flags).is_ok() && self.moved_away().is_none()
-    }
-
-    /// The first member the calling thread is not in: (kind, home inode, found inode).
+impl TargetKey {
+    /// The first namespace of this key the calling thread is not in: (kind, inode
+    /// of the key's, inode found). One `stat` per member, no allocation.
     pub(crate) fn moved_away(&self) -> Option<(NsKind, u64, u64)> {
         if cfg!(loom) {
             return None; // loom threads never entered anything
         }
-        self.members.iter().find_map(|ns| {
-            let home = ns.id();
-            match sys::thread_ns_id(ns.kind()) {
-                Ok(now) if now != home => Some((ns.kind(), home.ino, now.ino)),
+        JOINABLE.into_iter().zip(self.0).find_map(|(kind, home)| {
+            let home = home?;
+            match sys::thread_ns_id(kind) {
+                Ok(now) if now != home => Some((kind, home.ino, now.ino)),
                 // Could not tell (procfs unreadable): keep serving rather than guess.
                 _ => None,
             }

@@ -1,6 +1,8 @@
-//! Async bodies: per namespace, one thread that entered it once and drives every
-//! async body of that namespace on a tokio current-thread runtime with a
+//! Async bodies: per target, one thread that entered it once and drives every
+//! async body of that target on a tokio current-thread runtime with a
 //! `LocalSet`, so bodies need not be `Send` and many run at once on one thread.
+//! Its sockets are registered with that runtime, so it never moves: it exits when
+//! the target is released (after its bodies) or after the keep-alive.
 //!
 //! ```text
 //! caller task (any executor)              driver thread (inside the namespace)
@@ -29,9 +31,10 @@ use std::task::Poll;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::latch::spin_until;
+use super::place::Place;
 use super::pool::Pool;
-use super::worker;
 use crate::error::{Error, Result};
+use crate::registry;
 
 /// A body on its way to the driver.
 pub(crate) trait AsyncJob: Send {
@@ -117,7 +120,7 @@ where
         Ok(Ok(Err(payload))) => resume_unwind(payload),
         Ok(Err(err)) => Err(err),
         Err(_) => Err(Error::Abandoned {
-            target: pool.target.to_string(),
+            target: pool.name().to_owned(),
         }),
     }
 }
@@ -137,16 +140,21 @@ impl Pool {
             },
             None => job,
         };
+        let Some((pool, target)) = self.arc().zip(self.target()) else {
+            // Released: no handle is left, so no caller can be here.
+            return Err(Error::Abandoned {
+                target: self.name().to_owned(),
+            });
+        };
         let (jobs, queue) = mpsc::unbounded_channel();
         let _ = jobs.send(job); // `queue` is alive: cannot fail
-        let pool = self.arc();
         // `nsa-INODE`: a thread name has at most 15 bytes.
-        let name = self.target.thread_name(true);
+        let name = target.thread_name(true);
         super::sync::spawn(name, self.runtime.config.stack_size, move || {
-            main(&pool, queue)
+            main(&pool, target, queue)
         })
         .map_err(|source| Error::ThreadSpawn {
-            target: self.target.to_string(),
+            target: self.name().to_owned(),
             source,
         })?;
         *slot = Some(jobs);
@@ -156,15 +164,24 @@ impl Pool {
 
 /// The driver thread: enter, then drive bodies until the channel is closed and
 /// every body is done.
-fn main(pool: &Arc<Pool>, mut queue: mpsc::UnboundedReceiver<Box<dyn AsyncJob>>) {
-    let inside = worker::move_in(&pool.target).and_then(|registered| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+fn main(
+    pool: &Arc<Pool>,
+    target: Arc<crate::target::Target>,
+    mut queue: mpsc::UnboundedReceiver<Box<dyn AsyncJob>>,
+) {
+    let registration = registry::register(target.homes());
+    registration.moving(target.homes());
+    let mut place = Place::of_current_thread();
+    let entered = place.enter(&target).map_err(|failed| failed.error);
+    drop(target); // the handles keep it, not its threads
+    let inside = entered.and_then(|()| {
+        registration.arrived();
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|source| Error::syscall("starting a tokio runtime", &*pool.target, source))?;
-        Ok((registered, runtime))
+            .map_err(|source| Error::syscall("starting a tokio runtime", pool.name(), source))
     });
-    let (registered, runtime) = match inside {
+    let runtime = match inside {
         Ok(inside) => inside,
         Err(err) => {
             queue.close();
@@ -176,8 +193,8 @@ fn main(pool: &Arc<Pool>, mut queue: mpsc::UnboundedReceiver<Box<dyn AsyncJob>>)
     };
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, serve(pool, &mut queue));
-    if let Some(moved) = pool.target.moved_away() {
-        crate::audit::record_retired(registered.tid(), moved);
+    if let Some(moved) = pool.key().moved_away() {
+        registry::retire(registration.tid(), moved);
     }
 }
 
@@ -198,7 +215,7 @@ async fn serve(pool: &Pool, queue: &mut mpsc::UnboundedReceiver<Box<dyn AsyncJob
         } else {
             // A body moved this thread out (through code the attribute cannot
             // see): take no more; the jobs already sent go to a new driver.
-            if !moved && pool.target.moved_away().is_some() {
+            if !moved && pool.key().moved_away().is_some() {
                 moved = true;
                 queue.close();
                 while let Ok(job) = queue.try_recv() {

@@ -1,6 +1,11 @@
-//! A one-shot latch: the caller spins briefly, then parks; the namespace thread sets
+//! A one-shot latch: the caller spins briefly, then parks; the runtime thread sets
 //! it and wakes the caller only if the caller went to sleep.
+//!
+//! Nothing here touches shared memory but the latch itself while the caller spins:
+//! the caller's `Thread` (a reference count) is taken only when it goes to sleep,
+//! and read by the setter only then.
 
+use std::cell::UnsafeCell;
 use std::sync::atomic::Ordering;
 
 use super::sync::{park_timeout, thread, AtomicBool, AtomicU32, Thread};
@@ -14,8 +19,16 @@ pub(crate) struct Latch {
     state: AtomicU32,
     /// Set when a thread takes the job: the owner then knows it need not start one.
     taken: AtomicBool,
-    owner: Thread,
+    /// The owner, written by the owner before it first goes SLEEPING and read by
+    /// the setter only after it saw SLEEPING.
+    owner: UnsafeCell<Option<Thread>>,
 }
+
+// SAFETY: `owner` is written only by the owning thread while the state is UNSET
+// (before the one UNSET -> SLEEPING transition, which publishes it with Release),
+// and read by the setter only after it observed SLEEPING (Acquire); every other
+// field is atomic.
+unsafe impl Sync for Latch {}
 
 impl Latch {
     /// A latch owned (waited on) by the calling thread.
@@ -23,8 +36,22 @@ impl Latch {
         Latch {
             state: AtomicU32::new(UNSET),
             taken: AtomicBool::new(false),
-            owner: thread::current(),
+            owner: UnsafeCell::new(None),
         }
+    }
+
+    /// UNSET -> SLEEPING, publishing the owner first. Leaves SET and SLEEPING as
+    /// they are: either way only SET ends a wait, and a SLEEPING owner is woken.
+    fn announce_sleep(&self) {
+        if self.state.load(Ordering::Acquire) != UNSET {
+            return;
+        }
+        // SAFETY: only the owner (the caller of this) writes `owner`, and only
+        // while UNSET, when the setter does not read it (see the Sync impl).
+        unsafe { *self.owner.get() = Some(thread::current()) };
+        let _ = self
+            .state
+            .compare_exchange(UNSET, SLEEPING, Ordering::AcqRel, Ordering::Acquire);
     }
 
     pub(crate) fn mark_taken(&self) {
@@ -43,11 +70,7 @@ impl Latch {
     /// Blocks the owner until the latch is set: parks (after any spinning the
     /// caller did with [`Latch::spin`]).
     pub(crate) fn wait(&self) {
-        // UNSET → SLEEPING; if that fails the state is SET, or already SLEEPING
-        // (after `wait_for`): either way only SET ends the wait.
-        let _ = self
-            .state
-            .compare_exchange(UNSET, SLEEPING, Ordering::Acquire, Ordering::Acquire);
+        self.announce_sleep();
         // `park` can return spuriously.
         while self.state.load(Ordering::Acquire) != SET {
             thread::park();
@@ -58,9 +81,7 @@ impl Latch {
     pub(crate) fn wait_for(&self, timeout: Duration) -> bool {
         // Once SLEEPING, the setter will unpark us; staying SLEEPING across calls
         // only costs it one unpark.
-        let _ = self
-            .state
-            .compare_exchange(UNSET, SLEEPING, Ordering::Acquire, Ordering::Acquire);
+        self.announce_sleep();
         if self.state.load(Ordering::Acquire) == SET {
             return true;
         }
@@ -74,11 +95,22 @@ impl Latch {
     /// `this` must point to a live latch. The owner may free it as soon as the state
     /// becomes SET, so nothing here touches `*this` after the swap.
     pub(crate) unsafe fn set(this: *const Latch) {
-        // SAFETY: `this` is alive until the swap below (the function's contract).
+        // SAFETY: `this` is alive until the state becomes SET (the contract).
         let latch = unsafe { &*this };
-        // Cloned before the swap: after it, `latch` may be gone.
-        let owner = latch.owner.clone();
-        if latch.state.swap(SET, Ordering::AcqRel) == SLEEPING {
+        // The common case: the owner is still spinning, and nobody needs waking.
+        if latch
+            .state
+            .compare_exchange(UNSET, SET, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            return;
+        }
+        // SLEEPING: the owner published itself and cannot leave before SET, so
+        // the latch is alive here. Cloned before the swap: after it, it may be gone.
+        // SAFETY: read after observing SLEEPING, which the owner's write precedes.
+        let owner = unsafe { (*latch.owner.get()).clone() };
+        latch.state.swap(SET, Ordering::AcqRel);
+        if let Some(owner) = owner {
             owner.unpark();
         }
     }

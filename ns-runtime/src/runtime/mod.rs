@@ -1,28 +1,33 @@
-//! The runtime: which namespace threads exist, and how calls reach them.
+//! The runtime: its threads, which move between targets, and how calls reach them.
+//!
+//! Layers, each using only those below it: `place` (where a thread is, how it
+//! moves) and `sched` (which thread goes where) under `pool` (the calls of one
+//! target: slot, queue, workers) and `worker` (a thread's life), with `anchor`
+//! (what the handles of one target share) on top. A call reads four files:
+//! `anchor.rs` (find the pool), `pool.rs` (hand off), `job.rs`, `latch.rs`.
 
+mod anchor;
 #[cfg(all(feature = "tokio", not(loom)))]
 pub(crate) mod driver;
 mod job;
 mod latch;
 #[cfg(all(test, loom))]
 mod loom_tests;
+mod place;
 mod pool;
-mod pool_ref;
+mod sched;
 mod sync;
 mod worker;
 
-use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
-pub(crate) use pool::Pool;
-pub(crate) use pool_ref::PoolRef;
-pub(crate) use worker::{register, AuditGuard};
+pub(crate) use anchor::Anchor;
+use pool::Pool;
 
 use crate::error::Result;
-use crate::handle::Namespaces;
-use crate::target::{Target, TargetId};
 
 /// Settings of a [`Runtime`].
 #[derive(Debug, Clone)]
@@ -32,6 +37,10 @@ pub(crate) struct Config {
     pub(crate) spin: Duration,
     pub(crate) max_idle_spin: Duration,
     pub(crate) stack_size: Option<usize>,
+    pub(crate) dedicated: bool,
+    /// CPUs this process may use: more threads than that do not serve trivial
+    /// calls any faster.
+    pub(crate) cpus: usize,
 }
 
 impl Default for Config {
@@ -42,17 +51,27 @@ impl Default for Config {
             spin: Duration::from_micros(50),
             max_idle_spin: Duration::from_micros(500),
             stack_size: None,
+            dedicated: false,
+            cpus: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 }
 
-/// A set of namespace threads: per namespace, a small pool of OS threads that
-/// entered it once, at birth, and never leave it. Dropping the last clone of a
-/// runtime lets its idle threads exit at once.
+/// The threads that run bodies inside namespaces, and their settings.
 ///
-/// Most programs use the process-wide [`Runtime::global`] through [`NetNs::run`](crate::NetNs::run) and
-/// the [`in_netns`](crate::in_netns) attribute. A separate runtime has its own
-/// threads and settings:
+/// A runtime owns its threads; no thread of yours ever changes namespace. A
+/// thread runs a body only while it is in the body's target (a namespace or a
+/// set), and moves (one `setns` per namespace that differs) only between bodies:
+/// to whichever target a call needs it in, cheapest first (a thread already
+/// there; else an awake idle one; else one woken; else a new one). When the last
+/// handle of a target is dropped, its threads leave it at once (a busy one after
+/// its body), so the kernel can free it. Threads serving a mount namespace, and
+/// every thread of a runtime built with [`Builder::dedicated_threads`], stay with
+/// their target and exit instead.
+///
+/// Most programs use the process-wide [`Runtime::global`] through
+/// [`NetNs::run`](crate::NetNs::run) and the [`in_netns`](crate::in_netns)
+/// attribute. A separate runtime has its own threads and settings:
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -71,36 +90,30 @@ impl Default for Config {
 /// ```
 #[derive(Clone)]
 pub struct Runtime {
-    inner: Arc<RuntimeInner>,
+    shared: Arc<Shared>,
     /// Shared by the clones of this runtime; when the last one is dropped, the
-    /// runtime's idle threads exit at once (busy ones after their job).
+    /// runtime's idle threads exit at once (busy ones after their body).
     _owner: Arc<Owner>,
 }
 
-struct Owner(Arc<RuntimeInner>);
+struct Owner(Arc<Shared>);
 
 impl Drop for Owner {
     fn drop(&mut self) {
-        let pools: Vec<Arc<Pool>> = self
-            .0
-            .pools
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .filter_map(Weak::upgrade)
-            .collect();
-        for pool in pools {
-            pool.close();
-        }
+        self.0.close();
     }
 }
 
-pub(crate) struct RuntimeInner {
+/// What the threads and pools of a runtime share.
+pub(crate) struct Shared {
+    /// Tells this runtime's pool from another's in an anchor's list.
+    id: usize,
     pub(crate) config: Config,
-    /// Pools by namespace identity. Weak: a pool lives while a handle caches it or a
-    /// worker runs in it, and removes itself from here when dropped.
-    pools: Mutex<HashMap<TargetId, Weak<Pool>>>,
+    pub(crate) sched: sched::Sched,
+    closed: AtomicBool,
     global: bool,
+    /// Every pool made, to release them when the runtime is dropped.
+    pools: Mutex<Vec<Weak<Pool>>>,
 }
 
 static GLOBAL: OnceLock<Runtime> = OnceLock::new();
@@ -111,109 +124,119 @@ impl Runtime {
         Builder::default()
     }
 
-    /// The process-wide runtime that [`NetNs::run`](crate::NetNs::run) and the attribute use. It is
-    /// created with default settings on first use unless [`Builder::build_global`]
+    /// The process-wide runtime that [`NetNs::run`](crate::NetNs::run) and the
+    /// attributes use. It is created with default settings by the first call
+    /// through it (not by opening handles) unless [`Builder::build_global`]
     /// configured it before.
     pub fn global() -> &'static Runtime {
         GLOBAL.get_or_init(|| Runtime::with_config(Config::default(), true))
     }
 
-    pub(crate) fn inner(&self) -> &Arc<RuntimeInner> {
-        &self.inner
-    }
-
     fn with_config(config: Config, global: bool) -> Runtime {
-        let inner = Arc::new(RuntimeInner {
+        static IDS: AtomicUsize = AtomicUsize::new(1);
+        let shared = Arc::new(Shared {
+            id: IDS.fetch_add(1, Ordering::Relaxed),
             config,
-            pools: Mutex::new(HashMap::new()),
+            sched: sched::Sched::new(),
+            closed: AtomicBool::new(false),
             global,
+            pools: Mutex::new(Vec::new()),
         });
         Runtime {
-            _owner: Arc::new(Owner(Arc::clone(&inner))),
-            inner,
+            _owner: Arc::new(Owner(Arc::clone(&shared))),
+            shared,
         }
     }
 
-    /// Runs `f` on a namespace thread of `ns` (a [`NetNs`](crate::NetNs), an [`Ns`](crate::Ns)
-    /// or an [`NsSet`](crate::NsSet)) that belongs to this runtime; see
-    /// [`NetNs::run`](crate::NetNs::run) for the guarantees.
-    ///
-    /// # Errors
-    /// [`Error::NotJoinable`](crate::Error::NotJoinable) for a user, pid or time
-    /// namespace; otherwise only when no thread could enter.
-    pub fn run<N, F, R>(&self, ns: &N, f: F) -> Result<R>
+    /// Runs `f` on a thread of this runtime that is in `anchor`'s target.
+    pub(crate) fn call<F, R>(&self, anchor: &Anchor, f: F) -> Result<R>
     where
-        N: Namespaces + ?Sized,
         F: FnOnce() -> R + Send,
         R: Send,
     {
-        let joinable = ns.joinable()?;
-        if worker::is_worker_of(joinable.target.id()) {
-            // Already inside (a nested call on a namespace thread of `ns`).
+        if place::is_serving(anchor.target()) {
+            // Already inside (a nested call on a thread serving this target).
             return Ok(f());
         }
-        if self.inner.global {
-            joinable.global_pool.run(f)
-        } else {
-            self.inner.pool_for(&joinable.target).run(f)
-        }
+        anchor.pool(&self.shared).run(f)
     }
 
-    /// Runs the future that `f` makes on the async thread of `ns` that belongs to
-    /// this runtime; see [`NetNs::run_async`](crate::NetNs::run_async) for the guarantees.
+    /// Runs the future that `f` makes on the async thread of `anchor`'s target.
     #[cfg(all(feature = "tokio", not(loom)))]
-    pub fn run_async<N, F, Fut, R>(
+    pub(crate) fn call_async<F, Fut, R>(
         &self,
-        ns: &N,
+        anchor: &Anchor,
         f: F,
     ) -> impl std::future::Future<Output = Result<R>> + Send + 'static
     where
-        N: Namespaces + ?Sized,
         F: FnOnce() -> Fut + Send + 'static,
         Fut: std::future::Future<Output = R> + 'static,
         R: Send + 'static,
     {
-        let pool = ns.joinable().map(|joinable| {
-            if self.inner.global {
-                joinable.global_pool.arc()
-            } else {
-                self.inner.pool_for(&joinable.target)
-            }
-        });
-        async move { driver::run(pool?, f).await }
+        let pool = Arc::clone(anchor.pool(&self.shared));
+        async move { driver::run(pool, f).await }
     }
 
     /// The maximum number of threads per namespace of this runtime.
     pub fn max_threads_per_ns(&self) -> usize {
-        self.inner.config.max_threads
+        self.shared.config.max_threads
     }
 
-    /// How long an idle namespace thread of this runtime waits for work before it
-    /// exits.
+    /// How long an idle thread of this runtime waits for work before it exits.
     pub fn keep_alive(&self) -> Duration {
-        self.inner.config.keep_alive
+        self.shared.config.keep_alive
     }
 }
 
-impl RuntimeInner {
-    /// The pool of `target`, made (without threads) if there is none.
-    pub(crate) fn pool_for(self: &Arc<Self>, target: &Arc<Target>) -> Arc<Pool> {
-        let id = target.id();
+impl Shared {
+    pub(crate) fn track(&self, pool: &Arc<Pool>) {
         let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(pool) = pools.get(&id).and_then(Weak::upgrade) {
-            return pool;
-        }
-        let pool = Pool::new(Arc::clone(target), Arc::clone(self));
-        pools.insert(id, Arc::downgrade(&pool));
-        pool
+        pools.retain(|pool| pool.strong_count() > 0);
+        pools.push(Arc::downgrade(pool));
     }
 
-    /// Called by a pool being dropped: removes its entry unless a new pool for the
-    /// same namespace has replaced it meanwhile.
-    pub(crate) fn forget_pool(&self, id: TargetId) {
-        let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
-        if pools.get(&id).is_some_and(|pool| pool.strong_count() == 0) {
-            pools.remove(&id);
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The runtime was dropped: every pool is released, idle threads exit.
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        let pools: Vec<Arc<Pool>> = self
+            .pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for pool in pools {
+            pool.release();
+        }
+        self.sched.wake_all();
+    }
+
+    /// A thread at home, serving nobody: spins briefly for a demand, then sleeps
+    /// until one comes or the keep-alive runs out. `None`: exit.
+    pub(crate) fn idle_at_home(&self, sleeper: &sched::Sleeper) -> Option<Arc<Pool>> {
+        let since = std::time::Instant::now();
+        loop {
+            if self.is_closed() {
+                return None;
+            }
+            self.sched.awake(1);
+            latch::spin_until(self.config.spin, || {
+                self.sched.has_demand() || self.is_closed()
+            });
+            self.sched.awake(-1);
+            let remaining = self.config.keep_alive.saturating_sub(since.elapsed());
+            if self.is_closed() || remaining.is_zero() {
+                return None;
+            }
+            if let Some(pool) = self.sched.sleep_unless_demand(sleeper) {
+                return Some(pool);
+            }
+            sleeper.park(remaining);
+            self.sched.forget_sleeper(sleeper);
         }
     }
 }
@@ -221,8 +244,8 @@ impl RuntimeInner {
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
-            .field("global", &self.inner.global)
-            .field("config", &self.inner.config)
+            .field("global", &self.shared.global)
+            .field("config", &self.shared.config)
             .finish_non_exhaustive()
     }
 }
@@ -241,18 +264,19 @@ pub struct Builder {
 pub struct GlobalAlreadySet;
 
 impl Builder {
-    /// At most this many threads per namespace serve calls from outside at once
-    /// (default 8, at least 1). A new one starts only when a call has not been taken
-    /// up and no call has finished for about a millisecond. Calls made
-    /// from namespace threads may exceed it, so that A → B → A cannot deadlock.
+    /// At most this many threads serve one target at once (default 8, at least 1).
+    /// Another comes when callers queue behind each other (up to one per CPU), or
+    /// when a call has not been taken up and no call has finished for about a
+    /// millisecond (bodies that block). Calls made from runtime threads may exceed
+    /// it, so that A → B → A cannot deadlock.
     pub fn max_threads_per_ns(mut self, max: usize) -> Builder {
         self.config.max_threads = max.max(1);
         self
     }
 
-    /// An idle namespace thread exits after this long without work (default 10 s).
-    /// Nothing outlives its threads: once a namespace's last thread and handle are
-    /// gone, the kernel can free it.
+    /// An idle thread exits after this long without work (default 10 s). A
+    /// namespace does not wait for it: its threads leave it when its last handle
+    /// is dropped.
     pub fn keep_alive(mut self, keep_alive: Duration) -> Builder {
         self.config.keep_alive = keep_alive;
         self
@@ -279,7 +303,17 @@ impl Builder {
         self
     }
 
-    /// Stack size of namespace threads (default: the standard library's default).
+    /// Keeps every thread with the target it first served (default `false`): it
+    /// never moves to another, and exits when the target is released or after the
+    /// keep-alive. For programs that keep per-namespace state in thread-locals;
+    /// otherwise a thread-local seen by one body may have been set by a body of
+    /// another namespace. (Threads serving a mount namespace are always dedicated.)
+    pub fn dedicated_threads(mut self, dedicated: bool) -> Builder {
+        self.config.dedicated = dedicated;
+        self
+    }
+
+    /// Stack size of runtime threads (default: the standard library's default).
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.config.stack_size = Some(bytes);
         self
@@ -293,7 +327,11 @@ impl Builder {
     /// Makes these settings those of [`Runtime::global`].
     ///
     /// # Errors
-    /// If the global runtime was already created (by this or by a first call).
+    /// If the global runtime exists already: made by an earlier `build_global`, or
+    /// by the first call through it (`ns.run`, `run_async`, an attributed
+    /// function, a convenience such as `set_loopback_up`, or
+    /// [`Runtime::global`] itself). Opening, creating or comparing handles does
+    /// not make it.
     pub fn build_global(self) -> std::result::Result<(), GlobalAlreadySet> {
         let mut config = Some(self.config);
         GLOBAL.get_or_init(|| Runtime::with_config(config.take().unwrap_or_default(), true));

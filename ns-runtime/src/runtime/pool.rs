@@ -1,5 +1,11 @@
-//! The threads of one namespace: a queue of jobs, workers that take them, growth
-//! when all are busy, and exit after a keep-alive.
+//! The calls of one runtime for one target: a hand-off slot for the worker that
+//! waits there, a queue behind it, and the bookkeeping of which runtime threads
+//! are in the target (present, on their way, asleep).
+//!
+//! The hot path is the slot: a worker with nothing to do stores `WAITING` and
+//! spins on it; a caller swaps its job in with one compare-and-swap and spins on
+//! its latch (on its own stack). No lock, no shared counter, no allocation. Every
+//! other case (no waiter, several callers at once) goes through the queue.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -8,65 +14,97 @@ use std::time::{Duration, Instant};
 
 use super::job::{JobRef, StackJob};
 use super::latch::spin_until;
-use super::sync::{self, AtomicUsize, Condvar, Mutex, MutexGuard, Ready};
-use super::worker;
-use super::RuntimeInner;
+use super::sched::Sleeper;
+use super::sync::{self, AtomicBool, AtomicUsize, Mutex, MutexGuard};
+use super::{place, Shared};
 use crate::error::{Error, Result};
-use crate::target::Target;
+use crate::target::{Target, TargetKey};
+
+/// The slot holds no job and nobody waits on it.
+const EMPTY: usize = 0;
+/// A worker spins on the slot and takes the job a caller puts there.
+const WAITING: usize = 1;
+// Any other value: the address of a caller's `JobRef`, taken by the waiter.
+
+/// How long a caller whose job nobody has taken waits, with no job finishing
+/// anywhere in the pool, before it asks for another thread.
+const GROWTH_PATIENCE: Duration = Duration::from_millis(1);
+
+/// The fields the hot path touches, on a cache line of their own.
+#[repr(align(128))]
+struct Hot {
+    slot: AtomicUsize,
+    /// `queue.len()`, readable without the lock by a spinning worker.
+    queued: AtomicUsize,
+    /// Workers running a body. Written by the workers on this line, which the
+    /// slot has brought to their cache already.
+    busy: AtomicUsize,
+}
 
 pub(crate) struct Pool {
-    /// This pool, for the workers it starts (each holds it alive).
+    hot: Hot,
+    /// This pool, for the threads it asks for.
     me: Weak<Pool>,
-    pub(crate) target: Arc<Target>,
-    pub(crate) runtime: Arc<RuntimeInner>,
-    state: Mutex<State>,
-    /// Workers with nothing to do sleep here (after spinning).
-    wakeup: Condvar,
-    /// `state.queue.len()`, readable without the lock by spinning workers.
-    queued: AtomicUsize,
-    /// Jobs finished so far: waiting callers tell slow threads from busy ones.
+    /// The target's last handle is gone, or the runtime was dropped: workers leave.
+    leaving: AtomicBool,
+    /// Jobs finished so far: a waiting caller tells slow threads from busy ones.
     completed: AtomicUsize,
-    /// Idle workers spinning for work: at most one, so that a grown pool does not
-    /// spend every CPU waiting.
-    spinning: AtomicUsize,
-    /// The thread that drives this namespace's async bodies, if one runs.
+    state: Mutex<State>,
+    /// What the workers enter. Weak: the handles own the target, and once the
+    /// last is gone nobody may enter it again.
+    target: Weak<Target>,
+    key: TargetKey,
+    /// For messages: the target as it was displayed.
+    name: String,
+    /// Thread names: `ns-INODE` (`nsk-` for other targets than one net namespace).
+    pub(crate) thread_name: std::ffi::CString,
+    /// Served by threads of its own that never move: a mount namespace (its
+    /// threads have a private fs struct), or a runtime built with dedicated threads.
+    pub(crate) dedicated: bool,
+    pub(crate) runtime: Arc<Shared>,
+    /// The thread that drives this target's async bodies, if one runs.
     #[cfg(all(feature = "tokio", not(loom)))]
     pub(crate) driver: super::driver::DriverSlot,
 }
 
-/// How long a caller whose job nobody has taken waits, with no job finishing
-/// anywhere in the pool, before it starts another thread.
-const GROWTH_PATIENCE: Duration = Duration::from_millis(1);
-
-/// A caller with this many jobs queued ahead of its own parks without spinning.
-const PARK_BEHIND: usize = 1;
-
 #[derive(Default)]
 struct State {
     queue: VecDeque<JobRef>,
-    /// Live workers, including those still starting.
-    threads: usize,
-    /// Workers spawned but not yet inside the namespace.
-    starting: usize,
-    /// Workers inside the namespace and not running a job (spinning or sleeping).
-    idle: usize,
-    /// Idle workers waiting on `wakeup`.
-    sleeping: usize,
-    /// The runtime was dropped: idle workers exit at once.
-    closed: bool,
+    /// Workers in the target (running a body, waiting or asleep).
+    present: usize,
+    /// Workers assigned here and on their way.
+    incoming: usize,
+    /// Present workers asleep, the one asleep longest first.
+    sleepers: VecDeque<Sleeper>,
+}
+
+/// What a caller does after queueing, outside the lock.
+enum Then {
+    Nothing,
+    Wake(Sleeper),
+    /// Get a thread here (one was counted as incoming).
+    Demand,
 }
 
 impl Pool {
-    pub(crate) fn new(target: Arc<Target>, runtime: Arc<RuntimeInner>) -> Arc<Pool> {
+    pub(crate) fn new(target: &Arc<Target>, runtime: Arc<Shared>) -> Arc<Pool> {
+        let dedicated = runtime.config.dedicated || target.includes(crate::NsKind::Mnt);
         Arc::new_cyclic(|me| Pool {
             me: me.clone(),
-            target,
-            runtime,
-            state: Mutex::new(State::default()),
-            wakeup: Condvar::new(),
-            queued: AtomicUsize::new(0),
+            hot: Hot {
+                slot: AtomicUsize::new(EMPTY),
+                queued: AtomicUsize::new(0),
+                busy: AtomicUsize::new(0),
+            },
+            leaving: AtomicBool::new(false),
             completed: AtomicUsize::new(0),
-            spinning: AtomicUsize::new(0),
+            state: Mutex::new(State::default()),
+            target: Arc::downgrade(target),
+            key: target.key(),
+            name: target.to_string(),
+            thread_name: std::ffi::CString::new(target.thread_name(false)).unwrap_or_default(),
+            dedicated,
+            runtime,
             #[cfg(all(feature = "tokio", not(loom)))]
             driver: Default::default(),
         })
@@ -76,51 +114,79 @@ impl Pool {
         sync::lock(&self.state)
     }
 
-    /// Makes every worker exit as soon as it is idle (a busy one finishes its job
-    /// first): the runtime that owns this pool was dropped.
-    pub(crate) fn close(&self) {
-        self.lock().closed = true;
-        self.wakeup.notify_all();
+    /// This pool as the `Arc` it lives in (unless it is being dropped).
+    pub(crate) fn arc(&self) -> Option<Arc<Pool>> {
+        self.me.upgrade()
+    }
+
+    /// The target, while a handle keeps it.
+    pub(crate) fn target(&self) -> Option<Arc<Target>> {
+        self.target.upgrade()
+    }
+
+    pub(crate) fn key(&self) -> &TargetKey {
+        &self.key
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether workers should leave: the target was released or the runtime closed.
+    pub(crate) fn is_leaving(&self) -> bool {
+        self.leaving.load(Ordering::Acquire)
+    }
+
+    /// The target's last handle is gone (or the runtime was dropped): idle workers
+    /// leave at once, busy ones after their body; the async thread finishes its
+    /// bodies and exits.
+    pub(crate) fn release(&self) {
+        self.leaving.store(true, Ordering::Release);
+        let sleepers: Vec<Sleeper> = self.lock().sleepers.drain(..).collect();
+        for sleeper in sleepers {
+            sleeper.wake();
+        }
         #[cfg(all(feature = "tokio", not(loom)))]
         self.driver.close();
     }
 
-    /// This pool as the `Arc` it always lives in.
-    pub(crate) fn arc(&self) -> Arc<Pool> {
-        let Some(pool) = self.me.upgrade() else {
-            unreachable!("a pool is only used through an Arc that keeps it alive");
-        };
-        pool
-    }
-
-    /// Runs `f` on a thread of this pool and waits for it.
+    /// Runs `f` on a worker in this pool's target and waits for it.
     pub(crate) fn run<F, R>(&self, f: F) -> Result<R>
     where
         F: FnOnce() -> R + Send,
         R: Send,
     {
         let job = StackJob::new(f);
-        // SAFETY: `job` stays in this frame, unmoved, until its latch is set, and we
-        // do not return before that: `wait` returns only once the latch is set, and
-        // nothing between `submit` and `wait` can unwind (a failure to start a
-        // thread completes the job with the error instead).
+        // SAFETY: `job` and `job_ref` stay in this frame, unmoved, until the latch
+        // is set, and we do not return before that: every path below ends in a
+        // wait on the latch, and nothing between handing the job over and the wait
+        // can unwind (a failure to get a thread completes the job with the error).
         let job_ref = unsafe { job.as_job_ref() };
-        let id = job_ref.id();
-        let mut completed = self.completed.load(Ordering::Relaxed);
-        let ahead = self.submit(job_ref);
+        let address = std::ptr::addr_of!(job_ref) as usize;
         let spin = self.runtime.config.spin;
-        // Behind several other jobs, spinning would only take CPU from the threads
-        // that serve them: park at once.
-        let own_spin = if ahead >= PARK_BEHIND {
-            Duration::ZERO
-        } else {
-            spin
-        };
+        let handed = self
+            .hot
+            .slot
+            .compare_exchange(WAITING, address, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok();
+        if handed {
+            if !job.latch.spin(spin) {
+                job.latch.wait();
+            }
+            return job.into_result();
+        }
+        let mut completed = self.completed.load(Ordering::Relaxed);
+        // SAFETY: a bitwise copy of the JobRef (it has no destructor); the queue's
+        // copy is completed exactly once, like the slot's would have been.
+        let ahead = self.submit(unsafe { std::ptr::read(&job_ref) });
+        // Behind other jobs, spinning would only take CPU from the threads that
+        // serve them: park at once.
+        let own_spin = if ahead > 0 { Duration::ZERO } else { spin };
         if !job.latch.spin(own_spin) {
-            // Still waiting. Another thread may start only if the job is not even
-            // taken and no job at all finished for a while: then every thread is
-            // stuck in something slow. (A thread that is merely descheduled on a
-            // busy machine, with jobs finishing around it, is no reason to add
+            // Still waiting. Another thread may come only if the job is not even
+            // taken and no job at all finished for a while: then every thread here
+            // is stuck in something slow. (A thread that is merely descheduled on
+            // a busy machine, with jobs finishing around it, is no reason to add
             // threads: they would only take CPU from it.)
             let recheck = spin.max(GROWTH_PATIENCE);
             // loom has no time to be patient with: there, decide before waiting.
@@ -133,7 +199,7 @@ impl Pool {
                     }
                     let now = self.completed.load(Ordering::Relaxed);
                     if now == completed {
-                        self.grow(id);
+                        self.grow(job_ref.id());
                     }
                     completed = now;
                 }
@@ -146,69 +212,115 @@ impl Pool {
         job.into_result()
     }
 
-    /// Queues `job` and wakes a sleeping worker if no awake one will take it. An
-    /// empty pool starts its first worker here, so that a failure to enter the
-    /// namespace reaches the caller at once.
-    /// Returns how many jobs were queued before this one.
+    /// Queues `job` and makes sure a worker will take it: one awake here, a
+    /// sleeper woken, or a thread got from the runtime. Returns how many jobs were
+    /// queued before it.
     fn submit(&self, job: JobRef) -> usize {
-        let id = job.id();
         let mut state = self.lock();
         let ahead = state.queue.len();
         state.queue.push_back(job);
-        self.queued.store(state.queue.len(), Ordering::Relaxed);
-        let awake_idle = state.idle - state.sleeping;
-        let wake = state.sleeping > 0 && state.queue.len() > awake_idle;
-        if state.threads == 0 {
-            self.start_worker_for(state, id);
-            return ahead;
-        }
+        self.hot.queued.store(state.queue.len(), Ordering::Release);
+        let then = self.see_to_queue(&mut state, ahead > 0);
         drop(state);
-        if wake {
-            // After unlocking: a worker woken while we hold the lock would only
-            // block on it again.
-            self.wakeup.notify_one();
-        }
+        self.then(then);
         ahead
     }
 
-    /// Starts another worker if queued jobs outnumber the workers that will take
-    /// them, within the limit.
-    fn grow(&self, id: *const ()) {
-        let state = self.lock();
-        let short = state.queue.len() > state.idle + state.starting;
-        // A call from a namespace thread may be part of a cycle (A -> B -> A) whose
-        // threads are all blocked: it may exceed the limit so that it cannot deadlock.
-        let allowed = state.threads < self.runtime.config.max_threads || worker::is_worker();
-        if short && allowed {
-            self.start_worker_for(state, id);
+    /// Decides who takes the queued jobs. `crowded`: callers are queueing behind
+    /// each other, so another thread adds throughput (up to one per CPU).
+    fn see_to_queue(&self, state: &mut State, crowded: bool) -> Then {
+        if state.queue.is_empty() {
+            return Then::Nothing;
+        }
+        let short = state.queue.len() > self.idle_awake(state) + state.incoming;
+        if short {
+            if let Some(sleeper) = state.sleepers.pop_front() {
+                return Then::Wake(sleeper);
+            }
+        }
+        let config = &self.runtime.config;
+        let threads = state.present + state.incoming;
+        let wanted =
+            threads == 0 || (crowded && short && threads < config.max_threads.min(config.cpus));
+        if wanted {
+            state.incoming += 1;
+            return Then::Demand;
+        }
+        Then::Nothing
+    }
+
+    fn then(&self, then: Then) {
+        match then {
+            Then::Nothing => {}
+            Then::Wake(sleeper) => sleeper.wake(),
+            Then::Demand => self.demand(),
         }
     }
 
-    /// Starts a worker on behalf of the caller whose queued job is `id`. If none can
-    /// be started and no worker is left to take the queue, every queued job fails
-    /// with the error; a nested caller's own job fails too, since the busy workers
-    /// may be the ones waiting for it.
-    fn start_worker_for(&self, mut state: MutexGuard<'_, State>, id: *const ()) {
-        state.threads += 1;
-        state.starting += 1;
-        drop(state);
-        let Err(err) = self.start_worker() else {
-            return;
+    /// Gets a thread here (counted as incoming already): one of this pool's own
+    /// for a dedicated pool, else whatever the runtime has.
+    fn demand(&self) {
+        let Some(me) = self.arc() else {
+            return; // being dropped: nobody can be waiting
         };
-        let mut state = self.lock();
-        state.threads -= 1;
-        state.starting -= 1;
-        let failed: Vec<JobRef> = if state.threads == 0 {
-            state.queue.drain(..).collect()
-        } else if worker::is_worker() {
-            let at = state.queue.iter().position(|job| job.id() == id);
-            at.and_then(|at| state.queue.remove(at))
-                .into_iter()
-                .collect()
+        if self.dedicated {
+            if let Err(err) = super::worker::spawn(me) {
+                self.arrival_failed(&err);
+            }
         } else {
-            Vec::new() // the busy workers take the job when they are done
+            self.runtime.sched.demand(me);
+        }
+    }
+
+    /// Workers here that are neither asleep nor running a body (a guess: the
+    /// busy count is read without the workers' lock).
+    fn idle_awake(&self, state: &State) -> usize {
+        let busy = self.hot.busy.load(Ordering::Relaxed);
+        state.present.saturating_sub(state.sleepers.len() + busy)
+    }
+
+    /// Job `id` has waited a while untaken, with no job finishing here: every
+    /// worker is stuck in a body. Wakes a sleeper, or asks for another thread
+    /// within the limit (unless one is on its way).
+    fn grow(&self, id: *const ()) {
+        let mut state = self.lock();
+        if !state.queue.iter().any(|job| job.id() == id) {
+            return; // taken meanwhile
+        }
+        let then = if let Some(sleeper) = state.sleepers.pop_front() {
+            Then::Wake(sleeper)
+        } else if state.incoming == 0
+            // A call from a runtime thread may be part of a cycle (A -> B -> A)
+            // whose threads are all blocked: it may exceed the limit so that it
+            // cannot deadlock.
+            && (state.present < self.runtime.config.max_threads || place::is_runtime_thread())
+        {
+            state.incoming += 1;
+            Then::Demand
+        } else {
+            Then::Nothing
         };
-        self.queued.store(state.queue.len(), Ordering::Relaxed);
+        drop(state);
+        self.then(then);
+    }
+
+    /// A worker has arrived in the target.
+    pub(crate) fn arrived(&self) {
+        let mut state = self.lock();
+        state.incoming -= 1;
+        state.present += 1;
+    }
+
+    /// A worker on its way here could not enter (or none could be started). If no
+    /// other is here or coming, every queued job fails with `err`.
+    pub(crate) fn arrival_failed(&self, err: &Error) {
+        let mut state = self.lock();
+        state.incoming -= 1;
+        if state.present + state.incoming > 0 {
+            return;
+        }
+        let failed: Vec<JobRef> = state.queue.drain(..).collect();
+        self.hot.queued.store(0, Ordering::Release);
         drop(state);
         for job in failed {
             // SAFETY: a queued job is alive and not completed; removed from the queue,
@@ -217,117 +329,189 @@ impl Pool {
         }
     }
 
-    /// Starts one worker and waits until it is inside the namespace or has failed to
-    /// enter it. The caller has already counted it in `threads` and `starting`.
-    fn start_worker(&self) -> Result<()> {
-        let ready = Arc::new(Ready::new());
-        let pool = self.arc();
-        let name = self.target.thread_name(false);
-        let report = Arc::clone(&ready);
-        let worker = sync::spawn(name, self.runtime.config.stack_size, move || {
-            worker::main(pool, &report)
-        })
-        .map_err(|source| Error::ThreadSpawn {
-            target: self.target.to_string(),
-            source,
-        })?;
-        // The worker always reports once before it can exit.
-        let started = ready.wait();
-        if started.is_err() {
-            // A thread that could not enter leaves nothing behind: wait until it is gone.
-            let _ = worker.join();
-        }
-        started
-    }
-
-    /// Bookkeeping of a worker that has entered the namespace.
-    pub(crate) fn worker_started(&self) {
+    /// A worker leaves the target (to serve elsewhere, go home or exit). If jobs
+    /// are queued and no other awake worker is here, someone else is found.
+    pub(crate) fn left(&self) {
         let mut state = self.lock();
-        state.starting -= 1;
-        state.idle += 1;
+        state.present -= 1;
+        let then = self.see_to_queue(&mut state, false);
+        drop(state);
+        self.then(then);
     }
 
-    /// The loop of a worker inside the namespace: take jobs; when there are none,
-    /// spin a little, then sleep; after `keep_alive` without work, exit.
+    fn pop(&self) -> Option<JobRef> {
+        if self.hot.queued.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut state = self.lock();
+        let job = state.queue.pop_front();
+        self.hot.queued.store(state.queue.len(), Ordering::Release);
+        job
+    }
+
+    /// Runs a job taken from the slot or the queue and tells its owner.
+    fn run_job(&self, job: JobRef) {
+        self.hot.busy.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: a job in the slot or the queue is alive until released (its owner
+        // waits on the latch), and was taken from there exactly once.
+        unsafe {
+            job.mark_taken();
+            job.run();
+        }
+        // Idle again before the owner can return and call again, so that it never
+        // takes this worker for a busy one and asks for another.
+        self.hot.busy.fetch_sub(1, Ordering::Relaxed);
+        self.completed.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: run above; not touched after this.
+        unsafe { job.release() };
+    }
+
+    /// Serves calls until this worker should go elsewhere; see [`Next`].
     ///
-    /// How long it spins adapts to how often calls come: 1.5 times the interval
-    /// between its last two jobs, between `spin` and `max_idle_spin`. A namespace
-    /// that is called every few hundred microseconds keeps its thread awake (a call
-    /// then costs a hand-off, not the wake-up of an idle CPU); one called rarely
-    /// lets it sleep after the short spin.
-    ///
-    /// Before it sleeps, it checks that it is still in its namespace. One that is
-    /// not (a body called `setns` through code the attribute cannot see) retires:
-    /// it leaves the pool, is reported by [`audit`](crate::audit), and never runs
-    /// another job.
-    pub(crate) fn serve(&self, tid: u32) {
+    /// The worker takes queued jobs first; with none, it waits on the slot,
+    /// spinning (how long adapts to how often calls come: 1.5 times the interval
+    /// between its last two jobs, between `spin` and `max_idle_spin`), then sleeps
+    /// until a caller or the runtime wakes it or the keep-alive runs out. Before it
+    /// sleeps it checks that it is still in the target; one that is not (a body
+    /// moved it) is retired.
+    pub(crate) fn serve(&self, worker: &mut super::worker::Worker) -> Next {
         let config = &self.runtime.config;
+        let sched = &self.runtime.sched;
         let longest_spin = config.max_idle_spin.max(config.spin);
         let mut idle_spin = config.spin;
         let mut last_job: Option<Instant> = None;
-        let mut state = self.lock();
-        loop {
-            if let Some(job) = state.queue.pop_front() {
-                state.idle -= 1;
-                self.queued.store(state.queue.len(), Ordering::Relaxed);
-                drop(state);
-                // SAFETY: every queued JobRef is alive until released (its owner waits
-                // on the latch) and is popped, so run and released, exactly once.
-                unsafe {
-                    job.mark_taken();
-                    job.run();
+        let mut idle_since = Instant::now();
+        // Counted among the runtime's awake idle workers (which take demand from
+        // other pools). Stays counted from one job to the next, so that
+        // back-to-back calls touch no shared counter.
+        let mut counted = false;
+        let next = loop {
+            let job = self.pop().or_else(|| self.wait_on_slot(idle_spin, &mut counted));
+            if let Some(job) = job {
+                self.run_job(job);
+                if !worker.still_in(self, false) {
+                    break Next::Retire;
                 }
-                state = self.lock();
-                // Idle again before the owner can return and submit its next job, so
-                // that it never sees this worker as busy and starts another.
-                state.idle += 1;
-                // SAFETY: run above; not touched after this.
-                unsafe { job.release() };
-                self.completed.fetch_add(1, Ordering::Relaxed);
-                // Off the caller's path: it has been released.
-                let now = Instant::now();
-                if let Some(previous) = last_job.replace(now) {
-                    idle_spin = (now - previous)
+                idle_since = Instant::now();
+                if let Some(previous) = last_job.replace(idle_since) {
+                    idle_spin = (idle_since - previous)
                         .mul_f32(1.5)
                         .clamp(config.spin, longest_spin);
                 }
                 continue;
             }
-            drop(state);
-            let work_came = self.spinning.fetch_add(1, Ordering::Relaxed) == 0
-                && spin_until(idle_spin, || self.queued.load(Ordering::Relaxed) > 0);
-            self.spinning.fetch_sub(1, Ordering::Relaxed);
-            state = self.lock();
-            if work_came || !state.queue.is_empty() {
+            if self.hot.queued.load(Ordering::Acquire) > 0 {
                 continue;
             }
-            if state.closed {
-                state.idle -= 1;
-                state.threads -= 1;
-                return;
+            if counted {
+                sched.awake(-1);
+                counted = false;
             }
-            if let Some(moved) = self.target.moved_away() {
-                state.idle -= 1;
-                state.threads -= 1;
-                drop(state);
-                crate::audit::record_retired(tid, moved);
-                return;
+            if self.is_leaving() {
+                break Next::Leave;
             }
-            state.sleeping += 1;
-            let (guard, timed_out) = sync::wait_timeout(&self.wakeup, state, config.keep_alive);
-            state = guard;
-            state.sleeping -= 1;
-            if (timed_out || state.closed) && state.queue.is_empty() {
-                state.idle -= 1;
-                state.threads -= 1;
-                return;
+            if !worker.still_in(self, true) {
+                break Next::Retire;
+            }
+            let remaining = config.keep_alive.saturating_sub(idle_since.elapsed());
+            if remaining.is_zero() {
+                break Next::Exit;
+            }
+            if let Some(next) = self.sleep(worker, remaining) {
+                break next;
+            }
+        };
+        if counted {
+            sched.awake(-1);
+        }
+        next
+    }
+
+    /// Waits on the slot for up to `budget` (if no other worker does) and returns
+    /// the job a caller put there; `None` when something else needs looking at
+    /// (queued jobs, a release, a demand) or the time is up.
+    fn wait_on_slot(&self, budget: Duration, counted: &mut bool) -> Option<JobRef> {
+        let slot = &self.hot.slot;
+        if self.is_leaving()
+            || slot
+                .compare_exchange(EMPTY, WAITING, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            return None;
+        }
+        let sched = &self.runtime.sched;
+        let stealable = !self.dedicated;
+        if stealable && !*counted {
+            sched.awake(1);
+            *counted = true;
+        }
+        let mut seen = WAITING;
+        spin_until(budget, || {
+            seen = slot.load(Ordering::Acquire);
+            seen != WAITING
+                || self.hot.queued.load(Ordering::Relaxed) > 0
+                || self.is_leaving()
+                || (stealable && sched.has_demand())
+        });
+        if seen == WAITING {
+            // Stop waiting; if a job came meanwhile, the swap says so.
+            seen = slot.swap(EMPTY, Ordering::AcqRel);
+            if seen == WAITING {
+                return None;
             }
         }
+        // SAFETY: a caller's `JobRef`, alive until its latch is set. The slot keeps
+        // its address until we store EMPTY, so no other worker takes it and no other
+        // caller replaces it meanwhile.
+        let job = unsafe { std::ptr::read(seen as *const JobRef) };
+        slot.store(EMPTY, Ordering::Release);
+        Some(job)
+    }
+
+    /// Sleeps until woken or `timeout`, unless a job, a release or (for a worker
+    /// that may move) a demand comes first. `None`: look again.
+    fn sleep(&self, worker: &super::worker::Worker, timeout: Duration) -> Option<Next> {
+        let sleeper = worker.sleeper();
+        {
+            let mut state = self.lock();
+            if !state.queue.is_empty() {
+                return None;
+            }
+            if self.is_leaving() {
+                return Some(Next::Leave);
+            }
+            state.sleepers.push_back(sleeper.clone());
+        }
+        let sched = &self.runtime.sched;
+        if !self.dedicated {
+            // Under the runtime's lock: a demand that came while this worker was
+            // counted as awake is taken now, instead of sleeping on it.
+            if let Some(pool) = sched.sleep_unless_demand(&sleeper) {
+                self.forget_sleeper(&sleeper);
+                return Some(Next::Serve(pool));
+            }
+        }
+        sleeper.park(timeout);
+        if !self.dedicated {
+            sched.forget_sleeper(&sleeper);
+        }
+        self.forget_sleeper(&sleeper);
+        None
+    }
+
+    fn forget_sleeper(&self, sleeper: &Sleeper) {
+        self.lock().sleepers.retain(|s| !s.is(sleeper));
     }
 }
 
-impl Drop for Pool {
-    fn drop(&mut self) {
-        self.runtime.forget_pool(self.target.id());
-    }
+/// Why a worker stopped serving a pool.
+pub(crate) enum Next {
+    /// Go and serve another pool (taken from the runtime's demand).
+    Serve(Arc<Pool>),
+    /// The target was released or the runtime closed.
+    Leave,
+    /// Idle for the keep-alive.
+    Exit,
+    /// A body moved the thread out of the target.
+    Retire,
 }

@@ -4,39 +4,20 @@
 
 #[cfg(loom)]
 pub(crate) use loom::{
-    sync::atomic::{AtomicBool, AtomicU32, AtomicUsize},
-    sync::{Condvar, Mutex, MutexGuard},
+    sync::atomic::{AtomicBool, AtomicIsize, AtomicU32, AtomicUsize},
+    sync::{Mutex, MutexGuard},
     thread::{self, JoinHandle, Thread},
 };
 #[cfg(not(loom))]
 pub(crate) use std::{
-    sync::atomic::{AtomicBool, AtomicU32, AtomicUsize},
-    sync::{Condvar, Mutex, MutexGuard},
+    sync::atomic::{AtomicBool, AtomicIsize, AtomicU32, AtomicUsize},
+    sync::{Mutex, MutexGuard},
     thread::{self, JoinHandle, Thread},
 };
 
 use std::io;
 use std::sync::{LockResult, PoisonError};
 use std::time::Duration;
-
-/// Waits on `condvar` for at most `timeout`; whether it timed out.
-///
-/// loom does not model time: there, a zero timeout times out at once (what makes
-/// the idle-exit path explorable) and any other waits for a notification.
-pub(crate) fn wait_timeout<'a, T>(
-    condvar: &Condvar,
-    guard: MutexGuard<'a, T>,
-    timeout: Duration,
-) -> (MutexGuard<'a, T>, bool) {
-    #[cfg(loom)]
-    if timeout.is_zero() {
-        return (guard, true);
-    }
-    let (guard, result) = condvar
-        .wait_timeout(guard, timeout)
-        .unwrap_or_else(PoisonError::into_inner);
-    (guard, result.timed_out())
-}
 
 /// Parks the calling thread for up to `timeout` (loom has no time: there, until
 /// unparked).
@@ -77,35 +58,5 @@ where
             builder = builder.stack_size(size);
         }
         builder.spawn(f)
-    }
-}
-
-/// A one-shot slot a new worker fills once it is inside its namespace (or failed).
-pub(crate) struct Ready<T> {
-    slot: Mutex<Option<T>>,
-    filled: Condvar,
-}
-
-impl<T> Ready<T> {
-    pub(crate) fn new() -> Ready<T> {
-        Ready {
-            slot: Mutex::new(None),
-            filled: Condvar::new(),
-        }
-    }
-
-    pub(crate) fn fill(&self, value: T) {
-        *lock(&self.slot) = Some(value);
-        self.filled.notify_one();
-    }
-
-    pub(crate) fn wait(&self) -> T {
-        let mut slot = lock(&self.slot);
-        loop {
-            if let Some(value) = slot.take() {
-                return value;
-            }
-            slot = ignore_poison(self.filled.wait(slot));
-        }
     }
 }

@@ -1,192 +1,164 @@
-//! The life of a namespace thread: enter once, serve, exit. Never leave.
+//! The life of a runtime thread: born at home, it moves to wherever a call needs
+//! it (only between bodies), serves, and goes home or exits when its target is
+//! released. A thread that a body moved is retired, never reused.
 
-use std::cell::Cell;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use super::pool::Pool;
-use super::sync::Ready;
-use crate::error::Result;
+use super::place::{MoveFailed, Place};
+use super::pool::{Next, Pool};
+use super::sched::Sleeper;
+use super::sync;
+use super::Shared;
+use crate::error::{Error, Result};
 use crate::kind::NsKind;
-use crate::target::{Target, TargetId};
+use crate::registry::{self, Registration};
 
-/// Every thread of ours that sits in a namespace of its own: tid → entry.
-/// Registered before the thread enters (so that `audit` never mistakes an entering
-/// thread for a stray). An entry outlives its guard: a thread is still there, in
-/// its namespace, for a moment after its last line of Rust, so the entry is only
-/// marked as exiting and swept once `/proc/self/task/TID` is gone.
-#[derive(Clone)]
-struct Entry {
-    /// Per kind it lives in, the namespace's inode; `None` for a helper still
-    /// creating it.
-    homes: Vec<(NsKind, Option<u64>)>,
-    /// Inside its namespace already (before, it is still where it was born).
-    entered: bool,
-    exiting: bool,
+/// A body may move its thread through code the attribute cannot see; a thread
+/// checks where it is before it sleeps and after this many calls at most.
+pub(crate) const CHECK_EVERY: u32 = 64;
+
+pub(crate) struct Worker {
+    registration: Registration,
+    place: Place,
+    sleeper: Sleeper,
+    calls_since_check: u32,
+    /// Where a body left it: (kind, inode it served, inode it is in).
+    moved: Option<(NsKind, u64, u64)>,
 }
 
-/// What `audit` needs to know of one registered thread.
-#[derive(Debug, Clone)]
-pub(crate) struct Home {
-    pub(crate) tid: u32,
-    /// Per kind: the inode, or `None` for a helper creating its namespace
-    /// (anywhere is right). Kinds not listed: the main thread's.
-    pub(crate) homes: Vec<(NsKind, Option<u64>)>,
-    /// Not entered yet: where it was born is right too.
-    pub(crate) entering: bool,
-}
+impl Worker {
+    fn new() -> Worker {
+        Worker {
+            registration: registry::register(Vec::new()),
+            place: Place::of_current_thread(),
+            sleeper: Sleeper::current(),
+            calls_since_check: 0,
+            moved: None,
+        }
+    }
 
-#[derive(Default)]
-struct Registry {
-    threads: HashMap<u32, Entry>,
-    /// Audits under way: while one scans `/proc`, nothing is swept, so that every
-    /// thread it sees is still registered when it looks.
-    audits: usize,
-}
+    pub(crate) fn sleeper(&self) -> Sleeper {
+        self.sleeper.clone()
+    }
 
-static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+    /// Whether the thread is still in `pool`'s target: looked at every
+    /// [`CHECK_EVERY`] calls, or now if `now`.
+    pub(crate) fn still_in(&mut self, pool: &Pool, now: bool) -> bool {
+        self.calls_since_check += 1;
+        if !now && self.calls_since_check < CHECK_EVERY {
+            return true;
+        }
+        self.calls_since_check = 0;
+        self.moved = pool.key().moved_away();
+        self.moved.is_none()
+    }
 
-fn registry<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
-    let mut guard = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
-    f(guard.get_or_insert_with(Registry::default))
-}
-
-impl Registry {
-    /// Forgets the exiting threads that are gone (unless an audit is looking).
-    fn sweep(&mut self) {
-        if self.audits == 0 {
-            self.threads.retain(|tid, entry| {
-                !entry.exiting || std::path::Path::new(&format!("/proc/self/task/{tid}")).exists()
+    /// Moves into `pool`'s target (counted there as incoming) and says so to it.
+    /// Err: the thread is stranded somewhere it cannot leave and must end.
+    fn enter(&mut self, pool: &Pool) -> std::result::Result<bool, ()> {
+        let Some(target) = pool.target() else {
+            // Released before we came: nobody can be waiting there.
+            pool.arrival_failed(&Error::Abandoned {
+                target: pool.name().to_owned(),
             });
+            return Ok(false);
+        };
+        self.registration.moving(target.homes());
+        match self.place.enter(&target) {
+            Ok(()) => {
+                drop(target); // the handles keep it, not its threads
+                self.registration.arrived();
+                set_thread_name(&pool.thread_name);
+                pool.arrived();
+                Ok(true)
+            }
+            Err(MoveFailed { error, stranded }) => {
+                drop(target);
+                pool.arrival_failed(&error);
+                if stranded {
+                    return Err(());
+                }
+                self.registration.moving(Vec::new());
+                self.registration.arrived();
+                Ok(false)
+            }
+        }
+    }
+
+    /// Goes back to the process's namespaces. Err: it could not, and must end.
+    fn go_home(&mut self) -> std::result::Result<(), ()> {
+        self.registration.moving(Vec::new());
+        self.place.go_home().map_err(drop)?;
+        self.registration.arrived();
+        set_thread_name(c"ns-idle");
+        Ok(())
+    }
+}
+
+/// Starts a runtime thread whose first assignment is `pool` (counted there as
+/// incoming).
+///
+/// # Errors
+/// [`Error::ThreadSpawn`] if the system refused a thread.
+pub(crate) fn spawn(pool: Arc<Pool>) -> Result<()> {
+    // Named after its target once it is inside.
+    let name = "ns-idle".to_owned();
+    let target = pool.name().to_owned();
+    let stack_size = pool.runtime.config.stack_size;
+    sync::spawn(name, stack_size, move || main(pool))
+        .map(drop)
+        .map_err(|source| Error::ThreadSpawn { target, source })
+}
+
+fn main(first: Arc<Pool>) {
+    let runtime: Arc<Shared> = Arc::clone(&first.runtime);
+    let dedicated = first.dedicated;
+    let mut worker = Worker::new();
+    let mut next = Some(first);
+    loop {
+        let Some(pool) = next.take() else {
+            // At home, serving nobody.
+            match runtime.idle_at_home(&worker.sleeper) {
+                Some(pool) => next = Some(pool),
+                None => return,
+            }
+            continue;
+        };
+        match worker.enter(&pool) {
+            Ok(true) => {}
+            Ok(false) if dedicated || worker.place.has_private_fs() => return,
+            Ok(false) => continue,
+            Err(()) => return,
+        }
+        let outcome = pool.serve(&mut worker);
+        pool.left();
+        match outcome {
+            Next::Serve(other) => next = Some(other),
+            Next::Exit => return,
+            Next::Retire => {
+                if let Some(moved) = worker.moved {
+                    registry::retire(worker.registration.tid(), moved);
+                }
+                return;
+            }
+            Next::Leave => {
+                // A thread with a private fs struct has its own cwd and root: it
+                // exits rather than serve elsewhere (entering a mount namespace
+                // reset them; going "home" could even step out of a chroot).
+                if dedicated || worker.place.has_private_fs() || runtime.is_closed() {
+                    return;
+                }
+                if worker.go_home().is_err() {
+                    return;
+                }
+            }
         }
     }
 }
 
-/// An audit under way; see [`Registry::audits`].
-pub(crate) struct AuditGuard(());
-
-impl AuditGuard {
-    pub(crate) fn begin() -> AuditGuard {
-        registry(|r| r.audits += 1);
-        AuditGuard(())
+/// Names the calling thread (what `ps -L` and `/proc/self/task/*/comm` show).
+fn set_thread_name(name: &std::ffi::CStr) {
+    if !cfg!(loom) {
+        let _ = nix::sys::prctl::set_name(name);
     }
-
-    /// (tid, kind, home inode) of every registered thread, exiting ones included:
-    /// called after the scan, it covers every thread the scan saw.
-    pub(crate) fn namespace_threads(&self) -> Vec<Home> {
-        registry(|r| {
-            r.threads
-                .iter()
-                .map(|(&tid, entry)| Home {
-                    tid,
-                    homes: entry.homes.clone(),
-                    entering: !entry.entered,
-                })
-                .collect()
-        })
-    }
-}
-
-impl Drop for AuditGuard {
-    fn drop(&mut self) {
-        registry(|r| {
-            r.audits -= 1;
-            r.sweep();
-        });
-    }
-}
-
-/// The calling thread's registration; marked as exiting when dropped, however the
-/// thread ends.
-pub(crate) struct Registered(u32);
-
-/// Registers the calling thread as living in `homes`: per kind, the namespace's
-/// inode (`None` while the thread is creating it).
-pub(crate) fn register(homes: Vec<(NsKind, Option<u64>)>) -> Registered {
-    // (Under loom, threads may share an OS thread: the registry is not modelled.)
-    let tid = nix::unistd::gettid().as_raw() as u32;
-    registry(|r| {
-        r.sweep();
-        r.threads.insert(
-            tid,
-            Entry {
-                homes,
-                entered: false,
-                exiting: false,
-            },
-        )
-    });
-    Registered(tid)
-}
-
-impl Registered {
-    pub(crate) fn tid(&self) -> u32 {
-        self.0
-    }
-
-    /// The thread is inside its namespace now.
-    pub(crate) fn entered(&self) {
-        registry(|r| {
-            if let Some(entry) = r.threads.get_mut(&self.0) {
-                entry.entered = true;
-            }
-        });
-    }
-}
-
-impl Drop for Registered {
-    fn drop(&mut self) {
-        registry(|r| {
-            if let Some(entry) = r.threads.get_mut(&self.0) {
-                entry.exiting = true;
-            }
-        });
-    }
-}
-
-#[cfg(not(loom))]
-thread_local! {
-    /// The namespace this thread is a namespace thread of, if it is one.
-    static HOME: Cell<Option<TargetId>> = const { Cell::new(None) };
-}
-
-#[cfg(loom)]
-loom::thread_local! {
-    static HOME: Cell<Option<TargetId>> = Cell::new(None);
-}
-
-/// Whether the calling thread is a namespace thread (of any namespace).
-pub(crate) fn is_worker() -> bool {
-    HOME.with(|home| home.get().is_some())
-}
-
-/// Whether the calling thread is a namespace thread of target `id`.
-pub(crate) fn is_worker_of(id: TargetId) -> bool {
-    HOME.with(|home| home.get() == Some(id))
-}
-
-/// Moves the calling thread, a new namespace thread, into `target` for good:
-/// registered before it enters (so that `audit` never takes it for a stray), then
-/// marked as inside.
-pub(crate) fn move_in(target: &Target) -> Result<Registered> {
-    let registered = register(target.homes());
-    target.enter_current_thread()?;
-    registered.entered();
-    HOME.with(|home| home.set(Some(target.id())));
-    Ok(registered)
-}
-
-/// The body of a namespace thread. Reports on `ready` whether it could enter.
-pub(crate) fn main(pool: Arc<Pool>, ready: &Ready<Result<()>>) {
-    let registered = match move_in(&pool.target) {
-        Ok(registered) => registered,
-        Err(err) => {
-            // Not inside: the thread ends here, in the namespace it was born in.
-            ready.fill(Err(err));
-            return;
-        }
-    };
-    pool.worker_started();
-    ready.fill(Ok(()));
-    pool.serve(registered.tid());
 }

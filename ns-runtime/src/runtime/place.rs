@@ -1,0 +1,176 @@
+//! Where a runtime thread is, and how it moves: per joinable kind, one `setns`
+//! for each namespace that differs between where it is and where it goes.
+
+use std::cell::Cell;
+use std::io;
+use std::os::fd::AsFd;
+use std::sync::{Arc, OnceLock};
+
+use nix::sched::CloneFlags;
+
+use crate::error::{Error, Result};
+use crate::sys::{self, NsId};
+use crate::target::{Target, JOINABLE};
+
+#[cfg(not(loom))]
+thread_local! {
+    /// The target the calling thread serves (its address), or 0.
+    static SERVING: Cell<usize> = const { Cell::new(0) };
+    /// Whether the calling thread is a runtime thread.
+    static RUNTIME_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static SERVING: Cell<usize> = Cell::new(0);
+    static RUNTIME_THREAD: Cell<bool> = Cell::new(false);
+}
+
+/// Whether the calling thread is a runtime thread serving `target` now (then a
+/// call into it runs inline).
+pub(crate) fn is_serving(target: &Arc<Target>) -> bool {
+    SERVING.with(|serving| serving.get() == Arc::as_ptr(target) as usize)
+}
+
+/// Whether the calling thread is a runtime thread (of any target, or none).
+pub(crate) fn is_runtime_thread() -> bool {
+    RUNTIME_THREAD.with(Cell::get)
+}
+
+/// The process's own namespaces, where runtime threads go when they serve nobody.
+pub(crate) fn process_home() -> Result<&'static Target> {
+    static HOME: OnceLock<Target> = OnceLock::new();
+    if let Some(home) = HOME.get() {
+        return Ok(home);
+    }
+    let home = Target::process_home()?;
+    Ok(HOME.get_or_init(|| home))
+}
+
+/// Where the calling runtime thread is: per joinable kind, the namespace.
+pub(crate) struct Place {
+    ids: [Option<NsId>; JOINABLE.len()],
+    /// Has its own fs struct (`unshare(CLONE_FS)`), as entering a mount namespace
+    /// needs: its cwd and root no longer follow the process's.
+    private_fs: bool,
+    /// The target served, if any.
+    serving: Option<usize>,
+}
+
+/// A move that failed: why, and whether the thread is stranded (could not get
+/// back home either, and must not serve anything again).
+pub(crate) struct MoveFailed {
+    pub(crate) error: Error,
+    pub(crate) stranded: bool,
+}
+
+impl Place {
+    /// Marks the calling thread as a runtime thread and reads where it is.
+    pub(crate) fn of_current_thread() -> Place {
+        RUNTIME_THREAD.with(|flag| flag.set(true));
+        let mut ids = [None; JOINABLE.len()];
+        if !cfg!(loom) {
+            for (id, kind) in ids.iter_mut().zip(JOINABLE) {
+                *id = sys::thread_ns_id(kind).ok();
+            }
+        }
+        Place {
+            ids,
+            private_fs: false,
+            serving: None,
+        }
+    }
+
+    pub(crate) fn has_private_fs(&self) -> bool {
+        self.private_fs
+    }
+
+    /// Moves into `target` (and the process's own namespace of every kind it does
+    /// not name). On failure, goes back home.
+    pub(crate) fn enter(&mut self, target: &Arc<Target>) -> std::result::Result<(), MoveFailed> {
+        self.serve(None);
+        let home = process_home().map_err(|error| MoveFailed {
+            error,
+            stranded: false,
+        })?;
+        if let Err(error) = self.move_to(Some(target), home) {
+            let stranded = self.move_to(None, home).is_err();
+            return Err(MoveFailed { error, stranded });
+        }
+        self.serve(Some(Arc::as_ptr(target) as usize));
+        Ok(())
+    }
+
+    /// Goes back to the process's own namespaces.
+    pub(crate) fn go_home(&mut self) -> Result<()> {
+        self.serve(None);
+        self.move_to(None, process_home()?)
+    }
+
+    fn serve(&mut self, target: Option<usize>) {
+        self.serving = target;
+        SERVING.with(|serving| serving.set(target.unwrap_or(0)));
+    }
+
+    fn move_to(&mut self, target: Option<&Arc<Target>>, home: &Target) -> Result<()> {
+        if cfg!(loom) {
+            return Ok(()); // the model checks the hand-off, not the kernel
+        }
+        let want = |slot: usize| {
+            target
+                .and_then(|target| target.member(slot))
+                .or_else(|| home.member(slot))
+        };
+        let differ = |place: &Place, slot: usize| {
+            want(slot).is_some_and(|ns| place.ids[slot] != Some(ns.id()))
+        };
+        if !(0..JOINABLE.len()).any(|slot| differ(self, slot)) {
+            return Ok(());
+        }
+        if let Some(target) = target {
+            // All members at once if the target came from a process; whatever
+            // still differs afterwards (or after a failure) is entered one by one.
+            self.enter_through_process(target, &differ);
+        }
+        for (slot, kind) in JOINABLE.into_iter().enumerate() {
+            let Some(ns) = want(slot).filter(|_| differ(self, slot)) else {
+                continue;
+            };
+            if kind == crate::NsKind::Mnt && !self.private_fs {
+                // Entering a mount namespace needs a private fs struct; without it
+                // the kernel refuses, or (through a pidfd) moves every thread's root.
+                nix::sched::unshare(CloneFlags::CLONE_FS)
+                    .map_err(|e| Error::syscall("unshare(CLONE_FS)", ns, io::Error::from(e)))?;
+                self.private_fs = true;
+            }
+            // Until it succeeds, the thread is where it was in this kind.
+            sys::enter(ns.file.fd.as_fd(), kind).map_err(|e| Error::syscall("setns", ns, e))?;
+            self.ids[slot] = Some(ns.id());
+        }
+        Ok(())
+    }
+
+    /// Every differing member at once through the target's process (a pidfd),
+    /// while it is still in them; then reads where the thread is.
+    fn enter_through_process(&mut self, target: &Target, differ: &dyn Fn(&Place, usize) -> bool) {
+        let Some(process) = target.process() else {
+            return;
+        };
+        let mut flags = CloneFlags::empty();
+        for (slot, kind) in JOINABLE.into_iter().enumerate() {
+            if target.member(slot).is_some() && differ(self, slot) {
+                if kind == crate::NsKind::Mnt && !self.private_fs {
+                    return; // one by one: unshare(CLONE_FS) comes first
+                }
+                flags |= kind.clone_flag();
+            }
+        }
+        if flags.is_empty() || nix::sched::setns(process.pidfd.as_fd(), flags).is_err() {
+            return;
+        }
+        // The process may have moved since the set was taken: read where we are.
+        for (id, kind) in self.ids.iter_mut().zip(JOINABLE) {
+            *id = sys::thread_ns_id(kind).ok();
+        }
+    }
+}

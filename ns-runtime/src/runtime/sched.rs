@@ -1,0 +1,144 @@
+//! Which runtime thread serves a target that has none: an awake idle thread moves
+//! there (one `setns`), else a sleeping one is woken, else a thread is started.
+//!
+//! Pools that need a thread post a *demand*; awake idle workers (spinning in a
+//! pool whose queue is empty, or at home) look at the demand count while they
+//! spin and take one. A pool asks only when no awake worker could: then the
+//! runtime wakes the thread asleep longest, or starts one.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::pool::Pool;
+use super::sync::{self, thread, AtomicBool, AtomicIsize, AtomicUsize, Mutex, Thread};
+
+/// A runtime thread asleep, as pools and the runtime know it.
+#[derive(Clone)]
+pub(crate) struct Sleeper(Arc<SleeperInner>);
+
+struct SleeperInner {
+    thread: Thread,
+    /// Set by whoever wakes it; cleared by the sleeper before it sleeps.
+    woken: AtomicBool,
+}
+
+impl Sleeper {
+    /// The calling thread, as a sleeper.
+    pub(crate) fn current() -> Sleeper {
+        Sleeper(Arc::new(SleeperInner {
+            thread: thread::current(),
+            woken: AtomicBool::new(false),
+        }))
+    }
+
+    pub(crate) fn is(&self, other: &Sleeper) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    pub(crate) fn wake(&self) {
+        self.0.woken.store(true, Ordering::Release);
+        self.0.thread.unpark();
+    }
+
+    /// Parks until woken or `timeout` (loom has no time: until woken).
+    pub(crate) fn park(&self, timeout: Duration) {
+        if !self.0.woken.swap(false, Ordering::AcqRel) {
+            sync::park_timeout(timeout);
+        }
+        self.0.woken.store(false, Ordering::Release);
+    }
+}
+
+pub(crate) struct Sched {
+    state: Mutex<State>,
+    /// Workers that spin and look at `demands` (counted in and out by them).
+    awake: AtomicIsize,
+    /// `state.demand.len()`, read by spinning workers.
+    demands: AtomicUsize,
+}
+
+#[derive(Default)]
+struct State {
+    /// Pools waiting for a thread (each counted one incoming).
+    demand: VecDeque<Arc<Pool>>,
+    /// Workers that may move, asleep; the one asleep longest first.
+    sleepers: VecDeque<Sleeper>,
+}
+
+impl Sched {
+    pub(crate) fn new() -> Sched {
+        Sched {
+            state: Mutex::new(State::default()),
+            awake: AtomicIsize::new(0),
+            demands: AtomicUsize::new(0),
+        }
+    }
+
+    /// A worker starts (`1`) or stops (`-1`) spinning where it sees demands.
+    pub(crate) fn awake(&self, delta: isize) {
+        self.awake.fetch_add(delta, Ordering::SeqCst);
+    }
+
+    pub(crate) fn has_demand(&self) -> bool {
+        self.demands.load(Ordering::Relaxed) > 0
+    }
+
+    /// `pool` needs a thread (and has counted it as incoming): an awake worker
+    /// will take the demand; if none is awake, the one asleep longest is woken;
+    /// if none sleeps, a thread is started.
+    pub(crate) fn demand(&self, pool: Arc<Pool>) {
+        let mut state = sync::lock(&self.state);
+        state.demand.push_back(pool);
+        self.demands.store(state.demand.len(), Ordering::SeqCst);
+        // Pairs with the SeqCst decrement of a worker that stops spinning: either
+        // it sees this demand (it looks again under this lock before it sleeps) or
+        // this sees it gone.
+        if self.awake.load(Ordering::SeqCst) > 0 {
+            return;
+        }
+        if let Some(sleeper) = state.sleepers.pop_front() {
+            drop(state);
+            sleeper.wake();
+            return;
+        }
+        let pool = state.demand.pop_back();
+        self.demands.store(state.demand.len(), Ordering::SeqCst);
+        drop(state);
+        if let Some(pool) = pool {
+            if let Err(err) = super::worker::spawn(Arc::clone(&pool)) {
+                pool.arrival_failed(&err);
+            }
+        }
+    }
+
+    fn take_locked(&self, state: &mut State) -> Option<Arc<Pool>> {
+        let pool = state.demand.pop_front();
+        self.demands.store(state.demand.len(), Ordering::SeqCst);
+        pool
+    }
+
+    /// Takes a demand if there is one; otherwise registers `sleeper` as asleep
+    /// (the caller then parks, and calls [`Sched::forget_sleeper`] after).
+    pub(crate) fn sleep_unless_demand(&self, sleeper: &Sleeper) -> Option<Arc<Pool>> {
+        let mut state = sync::lock(&self.state);
+        if let Some(pool) = self.take_locked(&mut state) {
+            return Some(pool);
+        }
+        state.sleepers.push_back(sleeper.clone());
+        None
+    }
+
+    pub(crate) fn forget_sleeper(&self, sleeper: &Sleeper) {
+        sync::lock(&self.state).sleepers.retain(|s| !s.is(sleeper));
+    }
+
+    /// Wakes every sleeper (the runtime was dropped: they exit).
+    pub(crate) fn wake_all(&self) {
+        let sleepers: Vec<Sleeper> = sync::lock(&self.state).sleepers.drain(..).collect();
+        for sleeper in sleepers {
+            sleeper.wake();
+        }
+    }
+}
