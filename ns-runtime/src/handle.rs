@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::kind::NsKind;
 use crate::namespace::{Namespace, Origin};
-use crate::runtime::{Anchor, Runtime};
+use crate::runtime::{Anchor, AnchorRef, Runtime};
 use crate::sys::{self, NsFile};
 use crate::target::Target;
 
@@ -21,7 +21,7 @@ pub(crate) mod sealed {
         /// What a runtime thread serving this handle enters (shared by every
         /// handle to the same namespaces), or why none can.
         #[allow(private_interfaces)] // sealed: nobody outside can name or call it
-        fn anchor(&self) -> crate::Result<&std::sync::Arc<crate::runtime::Anchor>>;
+        fn anchor(&self) -> crate::Result<&crate::runtime::Anchor>;
 
         /// Succeeds if the handle includes a namespace of `kind`.
         fn require(&self, kind: crate::NsKind) -> crate::Result<()> {
@@ -181,13 +181,13 @@ pub struct Ns {
 struct Shared {
     ns: Arc<Namespace>,
     /// `None` for the kinds no thread of ours can join.
-    anchor: Option<Arc<Anchor>>,
+    anchor: Option<AnchorRef>,
 }
 
 impl Ns {
     pub(crate) fn from_namespace(ns: Namespace) -> Ns {
         let ns = Arc::new(ns);
-        let anchor = Target::single(Arc::clone(&ns)).map(Anchor::intern);
+        let anchor = Target::single(Arc::clone(&ns)).map(|target| AnchorRef::new(Anchor::intern(target)));
         Ns {
             shared: Arc::new(Shared { ns, anchor }),
         }
@@ -307,10 +307,10 @@ run_methods!(Ns, "of this namespace");
 
 impl sealed::Sealed for Ns {
     #[allow(private_interfaces)] // sealed: nobody outside can name or call it
-    fn anchor(&self) -> Result<&Arc<Anchor>> {
+    fn anchor(&self) -> Result<&Anchor> {
         self.shared
             .anchor
-            .as_ref()
+            .as_deref()
             .ok_or_else(|| Error::not_joinable(self.kind()))
     }
 }

@@ -376,7 +376,7 @@ impl TryFrom<Ns> for NetNs {
 
 impl Sealed for NetNs {
     #[allow(private_interfaces)] // sealed: nobody outside can name or call it
-    fn anchor(&self) -> Result<&std::sync::Arc<crate::runtime::Anchor>> {
+    fn anchor(&self) -> Result<&crate::runtime::Anchor> {
         self.ns.anchor()
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::handle::sealed::Sealed;
 use crate::handle::{Namespaces, Ns};
-use crate::runtime::Anchor;
+use crate::runtime::{Anchor, AnchorRef};
 use crate::kind::NsKind;
 use crate::target::{Process, Target, JOINABLE};
 
@@ -39,7 +39,7 @@ pub struct NsSet {
 struct Shared {
     /// In the order a thread enters them.
     members: Vec<Ns>,
-    anchor: Arc<Anchor>,
+    anchor: AnchorRef,
 }
 
 impl NsSet {
@@ -63,7 +63,7 @@ impl NsSet {
         Ok(NsSet {
             shared: Arc::new(Shared {
                 members,
-                anchor: Anchor::intern(target),
+                anchor: AnchorRef::new(Anchor::intern(target)),
             }),
         })
     }
@@ -138,7 +138,7 @@ fn process_exists(pid: u32) -> bool {
 
 impl Sealed for NsSet {
     #[allow(private_interfaces)] // sealed: nobody outside can name or call it
-    fn anchor(&self) -> Result<&Arc<Anchor>> {
+    fn anchor(&self) -> Result<&Anchor> {
         Ok(&self.shared.anchor)
     }
 }
@@ -147,7 +147,7 @@ impl Namespaces for NsSet {}
 
 impl PartialEq for NsSet {
     fn eq(&self, other: &NsSet) -> bool {
-        Arc::ptr_eq(&self.shared.anchor, &other.shared.anchor)
+        std::ptr::eq(&*self.shared.anchor, &*other.shared.anchor)
     }
 }
 

@@ -4,10 +4,11 @@
 
 use std::collections::HashMap;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use super::pool::Pool;
+use super::sync::AtomicPtr;
 use super::Shared;
 use crate::target::{Target, TargetKey};
 
@@ -65,9 +66,16 @@ impl Drop for Anchor {
 }
 
 /// An append-only list of (runtime id, pool), read without a lock.
-#[derive(Default)]
 struct PoolList {
     head: AtomicPtr<Node>,
+}
+
+impl Default for PoolList {
+    fn default() -> PoolList {
+        PoolList {
+            head: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
 }
 
 struct Node {
@@ -134,7 +142,7 @@ impl PoolList {
 
 impl Drop for PoolList {
     fn drop(&mut self) {
-        let mut at = std::mem::replace(self.head.get_mut(), ptr::null_mut());
+        let mut at = self.head.swap(ptr::null_mut(), Ordering::Acquire);
         while !at.is_null() {
             // SAFETY: every node came from `Box::into_raw` and is freed once, here,
             // where nothing else can reach the list.
@@ -149,3 +157,43 @@ impl Drop for PoolList {
 unsafe impl Send for PoolList {}
 // SAFETY: as above; shared access only reads nodes published with Release.
 unsafe impl Sync for PoolList {}
+
+/// An `Arc<Anchor>` held as a raw pointer, as handles keep it.
+///
+/// Handles implement `Hash` and `Eq` by namespace identity and are meant to be map
+/// keys. A visible `Arc<Anchor>` (which has atomics inside) would make every
+/// `HashSet<NetNs>` of our users trip clippy's `mutable_key_type`, although the
+/// hash never depends on it. Behind a pointer, the lint does not look.
+pub(crate) struct AnchorRef(ptr::NonNull<Anchor>);
+
+// SAFETY: an AnchorRef is an `Arc<Anchor>` in another form, and `Arc<Anchor>` is
+// Send and Sync because `Anchor` is.
+unsafe impl Send for AnchorRef where Arc<Anchor>: Send {}
+// SAFETY: as above.
+unsafe impl Sync for AnchorRef where Arc<Anchor>: Sync {}
+
+impl AnchorRef {
+    pub(crate) fn new(anchor: Arc<Anchor>) -> AnchorRef {
+        let raw = Arc::into_raw(anchor).cast_mut();
+        // SAFETY: `Arc::into_raw` returns a pointer to the live allocation, never null.
+        AnchorRef(unsafe { ptr::NonNull::new_unchecked(raw) })
+    }
+}
+
+impl std::ops::Deref for AnchorRef {
+    type Target = Anchor;
+
+    fn deref(&self) -> &Anchor {
+        // SAFETY: the pointer came from `Arc::into_raw`, and the strong count it stands
+        // for is given back only in `drop`, so the anchor is alive while `self` is.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for AnchorRef {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from `Arc::into_raw` and is turned back into an Arc
+        // exactly once, here.
+        drop(unsafe { Arc::from_raw(self.0.as_ptr()) });
+    }
+}

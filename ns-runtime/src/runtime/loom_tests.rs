@@ -1,9 +1,10 @@
-//! The hand-off under the loom model checker: the real `Pool`, `Latch` and
-//! `StackJob` code with loom's `Mutex`, `Condvar`, atomics and threads, every
-//! interleaving explored (within a preemption bound).
+//! The hand-off under the loom model checker: the real `Pool`, `Sched`, `Latch`
+//! and `StackJob` code with loom's `Mutex`, atomics, parking and threads, every
+//! interleaving explored (within a preemption bound): calls, growth, idle exit,
+//! panics, threads moving between targets, and release with the last handle.
 //!
 //! `RUSTFLAGS="--cfg loom" cargo test -p ns-runtime --release --lib loom`
-//! (`LOOM_MAX_PREEMPTIONS` to change the bound; 3 by default here).
+//! (`LOOM_MAX_PREEMPTIONS` to change the bound; 2 by default here).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::sync::thread;
-use super::{Pool, Runtime};
+use super::{Anchor, Runtime};
 use crate::kind::NsKind;
 use crate::namespace::{Namespace, Origin};
 use crate::sys::NsFile;
@@ -19,7 +20,7 @@ use crate::target::Target;
 
 /// Runs `f` under loom and prints how many interleavings it explored.
 fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
-    model_bounded(name, 3, f);
+    model_bounded(name, 2, f);
 }
 
 /// As [`model`], with `bound` preemptions at most (unless `LOOM_MAX_PREEMPTIONS`
@@ -46,38 +47,42 @@ fn model_bounded(name: &str, bound: usize, f: impl Fn() + Sync + Send + 'static)
     eprintln!("loom: {name}: {explored} interleavings explored");
 }
 
-/// A runtime without spinning (each spin would be a branch point for loom) and
-/// the pool of this process's own namespace (loom threads enter nothing).
-fn pool(max_threads: usize, keep_alive: Duration) -> (Runtime, Arc<Pool>) {
-    let rt = Runtime::builder()
+/// A runtime without spinning (each spin would be a branch point for loom).
+fn runtime(max_threads: usize, keep_alive: Duration) -> Runtime {
+    Runtime::builder()
         .max_threads_per_ns(max_threads)
         .keep_alive(keep_alive)
         .spin(Duration::ZERO)
         .max_idle_spin(Duration::ZERO)
-        .build();
-    let file = NsFile::open(Path::new("/proc/self/ns/net"), Some(NsKind::Net)).unwrap();
+        .build()
+}
+
+/// The anchor of this process's own namespace of `kind` (loom threads enter
+/// nothing, so any namespace will do; two kinds make two targets).
+fn anchor(kind: NsKind) -> Arc<Anchor> {
+    let path = format!("/proc/self/ns/{}", kind.proc_name());
+    let file = NsFile::open(Path::new(&path), Some(kind)).unwrap();
     let ns = Arc::new(Namespace {
         file,
         origin: Origin::Thread,
     });
-    let target = Arc::new(Target::new(vec![ns], None).unwrap());
-    let pool = rt.inner().pool_for(&target);
-    (rt, pool)
+    Anchor::intern(Target::new(vec![ns], None).unwrap())
 }
 
 const LONG: Duration = Duration::from_secs(3600);
 
-/// Two callers at once on a pool of at most `max_threads` threads.
+/// Two callers at once on a target served by at most `max_threads` threads.
 fn two_callers(name: &str, max_threads: usize) {
     model(name, move || {
-        let (rt, pool) = pool(max_threads, LONG);
+        let rt = runtime(max_threads, LONG);
+        let net = anchor(NsKind::Net);
         let other = {
-            let pool = Arc::clone(&pool);
-            thread::spawn(move || pool.run(|| 2).unwrap())
+            let (rt, net) = (rt.clone(), Arc::clone(&net));
+            thread::spawn(move || rt.call(&net, || 2).unwrap())
         };
-        assert_eq!(pool.run(|| 1).unwrap(), 1);
+        assert_eq!(rt.call(&net, || 1).unwrap(), 1);
         assert_eq!(other.join().unwrap(), 2);
-        drop(rt); // closes the pool: the worker exits, so the model can end
+        drop(rt); // closes the runtime: its threads exit, so the model can end
     });
 }
 
@@ -93,28 +98,65 @@ fn loom_growth_to_two_threads() {
 
 #[test]
 fn loom_idle_exit_races_a_new_caller() {
-    // Three calls and threads that come and go: bound 2 keeps it to minutes.
     model_bounded("loom_idle_exit_races_a_new_caller", 2, || {
         // Zero keep-alive: a worker exits whenever it finds nothing to do.
-        let (rt, pool) = pool(1, Duration::ZERO);
+        let rt = runtime(1, Duration::ZERO);
+        let net = anchor(NsKind::Net);
         let other = {
-            let pool = Arc::clone(&pool);
-            thread::spawn(move || pool.run(|| 2).unwrap())
+            let (rt, net) = (rt.clone(), Arc::clone(&net));
+            thread::spawn(move || rt.call(&net, || 2).unwrap())
         };
-        assert_eq!(pool.run(|| 1).unwrap(), 1);
-        assert_eq!(pool.run(|| 3).unwrap(), 3);
+        assert_eq!(rt.call(&net, || 1).unwrap(), 1);
+        assert_eq!(rt.call(&net, || 3).unwrap(), 3);
         assert_eq!(other.join().unwrap(), 2);
         drop(rt);
     });
 }
 
 #[test]
-fn loom_a_panic_comes_back_and_the_pool_keeps_serving() {
-    model("loom_a_panic_comes_back_and_the_pool_keeps_serving", || {
-        let (rt, pool) = pool(1, LONG);
-        let caught = catch_unwind(AssertUnwindSafe(|| pool.run(|| -> u8 { panic!("boom") })));
+fn loom_a_panic_comes_back_and_the_target_keeps_serving() {
+    model("loom_a_panic_comes_back_and_the_target_keeps_serving", || {
+        let rt = runtime(1, LONG);
+        let net = anchor(NsKind::Net);
+        let caught = catch_unwind(AssertUnwindSafe(|| rt.call(&net, || -> u8 { panic!("boom") })));
         assert!(caught.is_err());
-        assert_eq!(pool.run(|| 7).unwrap(), 7);
+        assert_eq!(rt.call(&net, || 7).unwrap(), 7);
+        drop(rt);
+    });
+}
+
+#[test]
+fn loom_a_thread_moves_to_the_next_target_while_a_caller_calls() {
+    // One thread serves two targets one after the other (it moves), while a
+    // second caller uses the first target: every call is served, none twice.
+    model_bounded("loom_a_thread_moves_to_the_next_target", 2, || {
+        let rt = runtime(1, LONG);
+        let (net, uts) = (anchor(NsKind::Net), anchor(NsKind::Uts));
+        assert_eq!(rt.call(&net, || 1).unwrap(), 1);
+        let other = {
+            let (rt, net) = (rt.clone(), Arc::clone(&net));
+            thread::spawn(move || rt.call(&net, || 2).unwrap())
+        };
+        assert_eq!(rt.call(&uts, || 3).unwrap(), 3);
+        assert_eq!(other.join().unwrap(), 2);
+        drop(rt);
+    });
+}
+
+#[test]
+fn loom_the_last_handle_released_while_a_caller_of_another_target_calls() {
+    // Dropping a target's last handle sends its idle thread home, racing a call
+    // into another target that the same thread may serve.
+    model_bounded("loom_release_races_a_call_elsewhere", 2, || {
+        let rt = runtime(1, LONG);
+        let (net, uts) = (anchor(NsKind::Net), anchor(NsKind::Uts));
+        assert_eq!(rt.call(&net, || 1).unwrap(), 1);
+        let other = {
+            let rt = rt.clone();
+            thread::spawn(move || rt.call(&uts, || 2).unwrap())
+        };
+        drop(net);
+        assert_eq!(other.join().unwrap(), 2);
         drop(rt);
     });
 }

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
-pub(crate) use anchor::Anchor;
+pub(crate) use anchor::{Anchor, AnchorRef};
 use pool::Pool;
 
 use crate::error::Result;

@@ -4,13 +4,13 @@
 
 #[cfg(loom)]
 pub(crate) use loom::{
-    sync::atomic::{AtomicBool, AtomicIsize, AtomicU32, AtomicUsize},
+    sync::atomic::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize},
     sync::{Mutex, MutexGuard},
     thread::{self, JoinHandle, Thread},
 };
 #[cfg(not(loom))]
 pub(crate) use std::{
-    sync::atomic::{AtomicBool, AtomicIsize, AtomicU32, AtomicUsize},
+    sync::atomic::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize},
     sync::{Mutex, MutexGuard},
     thread::{self, JoinHandle, Thread},
 };
