@@ -32,7 +32,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::visit_mut::{self, VisitMut};
-use syn::{Block, Expr, FnArg, ItemFn, Pat, PatIdent, ReturnType, Signature, Type};
+use syn::{Block, Expr, FnArg, ItemFn, Pat, PatIdent, ReceiverKind, ReturnType, Signature, Type};
 
 use crate::args::{Args, Attr, Target};
 use crate::check::owned::is_namespace_param;
@@ -208,7 +208,7 @@ fn with_send_checks(args: &Args, func: &ItemFn, body: TokenStream) -> TokenStrea
 fn borrows_receiver_only(sig: &Signature) -> bool {
     match sig.receiver() {
         None => true,
-        Some(receiver) => receiver.reference.is_some() && receiver.mutability.is_none(),
+        Some(receiver) => matches!(receiver.kind, ReceiverKind::Reference(_, _, None)),
     }
 }
 
@@ -262,6 +262,7 @@ fn erase_impl_trait(ty: &Type) -> Type {
             if let Type::ImplTrait(impl_trait) = ty {
                 let span = impl_trait.impl_token.span;
                 *ty = Type::Infer(syn::TypeInfer {
+                    attrs: Vec::new(),
                     underscore_token: syn::Token![_](span),
                 });
             } else {

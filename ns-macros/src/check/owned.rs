@@ -4,7 +4,7 @@
 //! borrowed: the rewrite clones the handle.
 
 use syn::visit::{self, Visit};
-use syn::{Expr, FnArg, Lifetime, Pat, Signature, Type, TypeReference};
+use syn::{Expr, FnArg, Lifetime, Pat, ReceiverKind, Signature, Type, TypeReference};
 
 use crate::args::Errors;
 
@@ -14,7 +14,7 @@ pub(super) fn check(sig: &Signature, namespaces: &[&Expr], errors: &mut Errors) 
     }
     for input in &sig.inputs {
         match input {
-            FnArg::Receiver(receiver) if receiver.reference.is_some() => {
+            FnArg::Receiver(receiver) if matches!(receiver.kind, ReceiverKind::Reference(..)) => {
                 errors.push(syn::Error::new_spanned(
                     receiver,
                     format!(
@@ -79,15 +79,13 @@ fn first_borrow(ty: &Type) -> Option<&'static str> {
 
 /// `&self`, `&mut self`, `&'a self` as written.
 fn receiver_text(receiver: &syn::Receiver) -> String {
-    let lifetime = match &receiver.reference {
-        Some((_, Some(lifetime))) => format!("{lifetime} "),
-        _ => String::new(),
+    let ReceiverKind::Reference(_, lifetime, mutability) = &receiver.kind else {
+        return "self".to_owned();
     };
-    let mutability = if receiver.mutability.is_some() {
-        "mut "
-    } else {
-        ""
-    };
+    let lifetime = lifetime
+        .as_ref()
+        .map_or_else(String::new, |lifetime| format!("{lifetime} "));
+    let mutability = if mutability.is_some() { "mut " } else { "" };
     format!("&{lifetime}{mutability}self")
 }
 
