@@ -72,6 +72,17 @@ pub use set::NsSet;
 #[path = "private.rs"]
 pub mod __private;
 
+/// What `#[in_netns]` and `#[in_ns]` expand to use, under a name that carries this
+/// crate's version: ns-macros imports `__private_MAJOR_MINOR_PATCH` of its own
+/// version, once per function, so that a mismatch of the two crates fails with one
+/// error ("unresolved import `ns_runtime::__private_0_1_0`") instead of one for
+/// every missing item. Rename it with every release (both crates share the
+/// version; the trybuild pass cases fail until the names agree).
+#[doc(hidden)]
+pub mod __private_0_1_0 {
+    pub use crate::__private::*;
+}
+
 /// Runs the body of a function on a namespace thread of a network namespace.
 ///
 /// `#[in_netns(EXPR)]` takes an expression that gives a `&NetNs` or `NetNs`, and
