@@ -4,7 +4,7 @@
 //! ```text
 //! #[in_netns(ns)]                          fn f(ns: &NetNs, port: u16) -> io::Result<T> {
 //! fn f(ns: &NetNs, port: u16)       =>         #![inner attributes of the body]
-//!     -> io::Result<T> {                       use ::ns_runtime::__private_0_1_0 as p;
+//!     -> io::Result<T> {                       use ::ns_runtime::__private_for::ns_macros_0_1_0 as p;
 //!     #![inner attributes]                     p::assert_send(&ns);     // at `ns`
 //!     body                                     p::assert_send(&port);   // at `port`
 //! }                                            let h = p::NamespaceExpr::handle(&(ns));
@@ -12,10 +12,11 @@
 //!                                          }
 //! ```
 //!
-//! The support module is named after the version (`__private_0_1_0` for 0.1.0) and
-//! imported once: an expansion by another version of this crate than the one
-//! `ns-runtime` was released with fails with one error, at that `use`, instead of
-//! one for every item it names.
+//! The support module is imported once, under the name of this crate's version
+//! (`ns_macros_0_1_0` for 0.1.0): an expansion by another version of this crate than
+//! the one `ns-runtime` was released with fails with one error, at that `use`, which
+//! names both versions (rustc suggests the one that exists), instead of one error
+//! for every item the expansion uses.
 //!
 //! An `async fn` becomes a call of `p::run_async` with a `'static` closure
 //! that makes an `async move` block of the body. A borrowed namespace parameter is
@@ -45,18 +46,20 @@ use syn::{
 
 use crate::args::{is_namespace_param, Args, Attr, Target};
 
-/// The name of `ns_runtime::__private_X_Y_Z` inside the rewritten function.
+/// The name of the support module inside the rewritten function.
 const PRIVATE_ALIAS: &str = "__ns_runtime_private";
 
-/// The support module of the `ns-runtime` released with this crate. Both crates
-/// share one version, and `ns-runtime` names the module after it.
-pub(crate) fn private_module() -> Ident {
-    format_ident!(
-        "__private_{}_{}_{}",
+/// The path, under `ns_runtime`, of the support module for this crate's version:
+/// `__private_for::ns_macros_MAJOR_MINOR_PATCH`. Both crates share one version, and
+/// `ns-runtime` serves the module under that name.
+pub(crate) fn private_module() -> TokenStream {
+    let version = format_ident!(
+        "ns_macros_{}_{}_{}",
         env!("CARGO_PKG_VERSION_MAJOR"),
         env!("CARGO_PKG_VERSION_MINOR"),
         env!("CARGO_PKG_VERSION_PATCH"),
-    )
+    );
+    quote!(__private_for::#version)
 }
 
 /// The support module's alias at `span`, so that an error about what is reached
@@ -321,15 +324,15 @@ mod tests {
         expand_as(Attr::InNetns, args, item)
     }
 
-    /// `use :: ns_runtime :: __private_X_Y_Z as __ns_runtime_private ;`, as
-    /// printed.
+    /// `use :: ns_runtime :: __private_for :: ns_macros_X_Y_Z as
+    /// __ns_runtime_private ;`, as printed.
     fn import(krate: &str) -> String {
         let (major, minor, patch) = (
             env!("CARGO_PKG_VERSION_MAJOR"),
             env!("CARGO_PKG_VERSION_MINOR"),
             env!("CARGO_PKG_VERSION_PATCH"),
         );
-        format!("use {krate} :: __private_{major}_{minor}_{patch} as __ns_runtime_private ;")
+        format!("use {krate} :: __private_for :: ns_macros_{major}_{minor}_{patch} as __ns_runtime_private ;")
     }
 
     #[test]
@@ -431,7 +434,10 @@ mod tests {
     fn the_support_module_is_named_after_the_version_and_imported_once() {
         assert_eq!(
             private_module().to_string(),
-            format!("__private_{}", env!("CARGO_PKG_VERSION").replace('.', "_")),
+            format!(
+                "__private_for :: ns_macros_{}",
+                env!("CARGO_PKG_VERSION").replace('.', "_")
+            ),
         );
         let out = expand_as(
             Attr::InNs,
@@ -442,7 +448,7 @@ mod tests {
                 }
             ),
         );
-        assert_eq!(out.matches("__private_").count(), 1, "{out}");
+        assert_eq!(out.matches("__private_for").count(), 1, "{out}");
         assert!(!out.contains("__private ::"), "{out}");
     }
 

@@ -72,15 +72,16 @@ pub use set::NsSet;
 #[path = "private.rs"]
 pub mod __private;
 
-/// What `#[in_netns]` and `#[in_ns]` expand to use, under a name that carries this
-/// crate's version: ns-macros imports `__private_MAJOR_MINOR_PATCH` of its own
-/// version, once per function, so that a mismatch of the two crates fails with one
-/// error ("unresolved import `ns_runtime::__private_0_1_0`") instead of one for
-/// every missing item. Rename it with every release (both crates share the
-/// version; the trybuild pass cases fail until the names agree).
+/// [`__private`] under the name of the ns-macros version it serves. An expansion
+/// imports `__private_for::ns_macros_MAJOR_MINOR_PATCH` of its own version, once per
+/// function, so that a mismatch of the two crates fails with one error ("unresolved
+/// import `ns_runtime::__private_for::ns_macros_0_1_0`", rustc naming the version
+/// this crate has) instead of one for every item the expansion uses. Both crates
+/// share one version: rename this with every release (the trybuild pass cases fail
+/// until the names agree).
 #[doc(hidden)]
-pub mod __private_0_1_0 {
-    pub use crate::__private::*;
+pub mod __private_for {
+    pub use crate::__private as ns_macros_0_1_0;
 }
 
 /// Runs the body of a function on a namespace thread of a network namespace.

@@ -127,7 +127,7 @@ pub(super) fn judge(call: &Call, in_async: bool) -> Option<syn::Error> {
              help: do the work in the body itself (it already runs on a thread of its own), or {OPT_OUT_HELP}"
         ),
         Escape::Scoped => format!(
-            "`{what}` starts threads that are not namespace threads of ns-runtime: they inherit this namespace and run in it unmanaged, and this namespace thread blocks until they finish\n\
+            "`{what}` hands work to scoped threads, which are not namespace threads of ns-runtime: they inherit this namespace and run in it unmanaged, and this namespace thread blocks until they finish\n\
              help: do the work in the body itself, or {OPT_OUT_HELP}"
         ),
         Escape::Pool => format!(
