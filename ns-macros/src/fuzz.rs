@@ -112,14 +112,16 @@ const SEEDS: &[(&str, &str)] = &[
     ("ns, crate = \"a::b\"", "async unsafe fn g<'a, T: Send>(ns: NetNs, x: &'a T) -> io::Result<impl Display> { let v = vec![rayon::join(|| 1, || 2)]; nix::sched::setns(fd, 0)?; Ok(x) }"),
 ];
 
+/// An attribute's entry point: arguments and item in, expansion out.
+type Attribute = fn(TokenStream, TokenStream) -> TokenStream;
+
 /// Runs both macros and checks the contract: no panic, and a function in, a
 /// function (or errors) out.
 fn check(args: &str, item: &str) -> Result<(), TestCaseError> {
     let (Ok(args), Ok(item)) = (args.parse::<TokenStream>(), item.parse::<TokenStream>()) else {
         return Ok(()); // not lexable: the compiler never hands us such input
     };
-    let macros: [(&str, fn(TokenStream, TokenStream) -> TokenStream); 2] =
-        [("in_netns", in_netns), ("in_ns", in_ns)];
+    let macros: [(&str, Attribute); 2] = [("in_netns", in_netns), ("in_ns", in_ns)];
     for (name, attribute) in macros {
         let out = catch_unwind(AssertUnwindSafe(|| attribute(args.clone(), item.clone())));
         let out = match out {
