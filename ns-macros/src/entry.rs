@@ -229,11 +229,12 @@ mod tests {
                     std::thread::scope(|s| { s.spawn(|| ()); });
                     std::thread::Builder::new().spawn_scoped(scope, || ());
                     crossbeam::scope(|s| ());
+                    std::thread::Scope::spawn(s, || ());
                     Ok(())
                 }
             },
         );
-        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert_eq!(errors.len(), 4, "{errors:#?}");
         for error in &errors {
             assert!(
                 error.contains("not namespace threads of ns-runtime"),

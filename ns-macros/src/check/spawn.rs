@@ -64,7 +64,7 @@ fn free(path: &[String], closure_args: bool) -> Option<Escape> {
         return None;
     }
     Some(if mentions(path, THREAD_PATHS) {
-        thread_kind(last)
+        thread_kind(last, path)
     } else if path.len() == 1 {
         Escape::Unknown
     } else {
@@ -85,7 +85,7 @@ fn method(name: &str, args: usize, closure_args: bool, root: &[String]) -> Optio
         return None;
     }
     Some(if mentions(root, THREAD_PATHS) {
-        thread_kind(name)
+        thread_kind(name, root)
     } else if pool_method || mentions(root, POOL_PATHS) || AMBIGUOUS_FNS.contains(&name) {
         Escape::Pool
     } else {
@@ -93,9 +93,10 @@ fn method(name: &str, args: usize, closure_args: bool, root: &[String]) -> Optio
     })
 }
 
-/// What a call named `name` under a threading path starts.
-fn thread_kind(name: &str) -> Escape {
-    if SCOPED.contains(&name) {
+/// What a call named `name` under the threading path `path` starts
+/// (`std::thread::Scope::spawn(s, f)` is a scope's method called as a path).
+fn thread_kind(name: &str, path: &[String]) -> Escape {
+    if SCOPED.contains(&name) || mentions(path, &["Scope"]) {
         Escape::Scoped
     } else {
         Escape::NewThread
