@@ -3,9 +3,11 @@
 //! `crate = "path"`.
 
 use proc_macro2::{Span, TokenStream};
-use syn::parse::{Parse, ParseStream};
+use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{Expr, Ident, LitStr, Path, Token};
+use syn::{Expr, Ident, LitStr, Pat, Path, Token};
+
+use crate::errors::Errors;
 
 /// Which attribute the arguments belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,13 +115,8 @@ impl Parse for Arg {
 /// Parses the arguments, keeping what is usable next to the errors: a function
 /// whose arguments have a mistake still gets its other checks in the same round.
 pub(crate) fn parse(tokens: TokenStream, attr: Attr, errors: &mut Errors) -> Option<Args> {
-    match syn::parse::Parser::parse2(|input: ParseStream<'_>| parse_partial(input, attr), tokens) {
-        Ok((args, problems)) => {
-            if let Err(err) = problems.finish() {
-                errors.push(err);
-            }
-            args
-        }
+    match Punctuated::<Arg, Token![,]>::parse_terminated.parse2(tokens) {
+        Ok(list) => collect(list, attr, errors),
         Err(err) => {
             errors.push(err);
             None
@@ -127,21 +124,12 @@ pub(crate) fn parse(tokens: TokenStream, attr: Attr, errors: &mut Errors) -> Opt
     }
 }
 
-impl Parse for Args {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Args> {
-        let (args, errors) = parse_partial(input, Attr::InNetns)?;
-        errors.finish()?;
-        Ok(args.expect("no errors means a namespace expression was found"))
-    }
-}
-
-fn parse_partial(input: ParseStream<'_>, attr: Attr) -> syn::Result<(Option<Args>, Errors)> {
-    let list = Punctuated::<Arg, Token![,]>::parse_terminated(input)?;
+/// The arguments in `list`, or `None` (and an error) if they name no namespace.
+fn collect(list: Punctuated<Arg, Token![,]>, attr: Attr, errors: &mut Errors) -> Option<Args> {
     let valid = attr.valid();
     let mut namespace: Option<Expr> = None;
     let mut members: Vec<(Ident, Expr)> = Vec::new();
     let mut krate = None;
-    let mut errors = Errors::default();
     for arg in list {
         match arg {
             Arg::Namespace(expr) if namespace.is_some() || !members.is_empty() => {
@@ -207,29 +195,20 @@ fn parse_partial(input: ParseStream<'_>, attr: Attr) -> syn::Result<(Option<Args
             None
         }
     };
-    let args = target.map(|target| Args {
+    target.map(|target| Args {
         attr,
         target,
         krate: krate.unwrap_or_else(|| syn::parse_quote!(::ns_runtime)),
-    });
-    Ok((args, errors))
+    })
 }
 
-/// Every problem found, reported at once.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, err: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(err),
-            None => self.0 = Some(err),
-        }
-    }
-
-    pub(crate) fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
-    }
+/// Whether `pat` is the parameter that the attribute names as `namespace`
+/// (`#[in_netns(ns)]` and `ns: &NetNs`).
+pub(crate) fn is_namespace_param(pat: &Pat, namespace: &Expr) -> bool {
+    let (Pat::Ident(pat), Expr::Path(expr)) = (pat, namespace) else {
+        return false;
+    };
+    expr.qself.is_none() && expr.path.is_ident(&pat.ident)
 }
 
 #[cfg(test)]
@@ -237,15 +216,27 @@ mod tests {
     use super::*;
     use quote::{quote, ToTokens};
 
-    fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
-        syn::parse2(tokens)
+    /// The arguments and every message about them.
+    fn parsed(tokens: proc_macro2::TokenStream, attr: Attr) -> (Option<Args>, Vec<String>) {
+        let mut errors = Errors::default();
+        let args = super::parse(tokens, attr, &mut errors);
+        let found = match errors.finish() {
+            Ok(()) => vec![],
+            Err(err) => err.into_iter().map(|e| e.to_string()).collect(),
+        };
+        (args, found)
+    }
+
+    /// The arguments of a clean `#[in_netns(..)]`.
+    fn parse(tokens: proc_macro2::TokenStream) -> Option<Args> {
+        match parsed(tokens, Attr::InNetns) {
+            (args, found) if found.is_empty() => args,
+            _ => None,
+        }
     }
 
     fn messages(tokens: proc_macro2::TokenStream) -> Vec<String> {
-        match parse(tokens) {
-            Ok(_) => vec![],
-            Err(err) => err.into_iter().map(|e| e.to_string()).collect(),
-        }
+        parsed(tokens, Attr::InNetns).1
     }
 
     #[test]
@@ -269,7 +260,7 @@ mod tests {
 
     #[test]
     fn comparisons_are_expressions_not_named_arguments() {
-        assert!(parse(quote!(a == b)).is_ok());
+        assert!(parse(quote!(a == b)).is_some());
     }
 
     #[test]
@@ -298,13 +289,7 @@ mod tests {
     }
 
     fn in_ns_messages(tokens: proc_macro2::TokenStream) -> (Option<Args>, Vec<String>) {
-        let mut errors = Errors::default();
-        let args = super::parse(tokens, Attr::InNs, &mut errors);
-        let found = match errors.finish() {
-            Ok(()) => vec![],
-            Err(err) => err.into_iter().map(|e| e.to_string()).collect(),
-        };
-        (args, found)
+        parsed(tokens, Attr::InNs)
     }
 
     #[test]

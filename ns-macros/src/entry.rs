@@ -1,10 +1,12 @@
-//! Parse, check, expand; on any error, the original function plus every error.
+//! The pipeline, in one direction: parse (the arguments, the function), check,
+//! expand, emit. On any error, the original function plus every error.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{ItemFn, TraitItemFn};
 
-use crate::args::{self, Attr, Errors};
+use crate::args::{self, Attr};
+use crate::errors::Errors;
 use crate::{check, expand};
 
 pub(crate) fn in_netns(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -23,24 +25,26 @@ fn attribute(attr: Attr, args: TokenStream, item: TokenStream) -> TokenStream {
         Err(err) => return not_a_function(attr, item, err, errors),
     };
     let namespaces = args.as_ref().map(args::Args::exprs).unwrap_or_default();
-    check::function(&func, &namespaces, &mut errors);
-    match (args, errors.finish()) {
-        (Some(args), Ok(())) => expand::expand(&args, &func),
+    check::function(attr, &func, &namespaces, &mut errors);
+    emit(args.as_ref(), &func, errors)
+}
+
+/// The rewritten function, or the function as written next to every error.
+fn emit(args: Option<&args::Args>, func: &ItemFn, errors: Errors) -> TokenStream {
+    let errors = errors.finish().err().map(|err| err.to_compile_error());
+    match (args, errors) {
+        (Some(args), None) => expand::expand(args, func),
         // Keep the user's function so that one mistake gives one error and IDEs
         // keep working; with the `Send` checks, so that those problems are
         // reported in the same round.
-        (Some(args), Err(err)) => {
-            let err = err.to_compile_error();
-            let func = expand::fallback(&args, &func);
-            quote!(#func #err)
+        (Some(args), Some(errors)) => {
+            let func = expand::fallback(args, func);
+            quote!(#func #errors)
         }
         // Without arguments we do not know where `ns_runtime` is: the bare
         // function, which must not warn that the namespace parameter is unused.
-        (None, Err(err)) => {
-            let err = err.to_compile_error();
-            quote!(#[allow(unused_variables)] #func #err)
-        }
-        (None, Ok(())) => unreachable!("argument errors are pushed to `errors`"),
+        // (Arguments that do not parse always leave an error.)
+        (None, errors) => quote!(#[allow(unused_variables)] #func #errors),
     }
 }
 
@@ -72,7 +76,11 @@ mod tests {
     use super::*;
 
     fn errors_of(args: TokenStream, item: TokenStream) -> Vec<String> {
-        let out = in_netns(args, item).to_string();
+        messages(&in_netns(args, item))
+    }
+
+    fn messages(out: &TokenStream) -> Vec<String> {
+        let out = out.to_string();
         out.match_indices("compile_error !")
             .map(|(at, _)| {
                 let rest = &out[at..];
@@ -95,7 +103,7 @@ mod tests {
         )
         .to_string();
         assert!(!out.contains("compile_error"), "{out}");
-        assert!(out.contains("__private :: run"), "{out}");
+        assert!(out.contains("__ns_runtime_private :: run"), "{out}");
     }
 
     #[test]
@@ -110,8 +118,9 @@ mod tests {
         };
         let out = in_netns(quote!(ns, bogus = 1), item).to_string();
         // The function as written, with its `Send` checks, so they report too.
+        let module = expand::private_module();
         assert!(
-            out.starts_with("const fn f (ns : & NetNs) -> R { :: ns_runtime :: __private :: assert_send (& ns) ; { std :: thread :: spawn"),
+            out.starts_with(&format!("const fn f (ns : & NetNs) -> R {{ # [allow (unused_imports)] use :: ns_runtime :: {module} as __ns_runtime_private ; __ns_runtime_private :: assert_send (& ns) ; {{ std :: thread :: spawn")),
             "{out}"
         );
         let errors = errors_of(
@@ -188,6 +197,52 @@ mod tests {
         );
         assert!(errors[1].contains("`tokio::join!`"), "{errors:#?}");
         assert!(errors[2].starts_with("`std::thread::spawn` starts a thread"));
+    }
+
+    #[test]
+    fn messages_name_the_attribute_written() {
+        let item = quote! {
+            const async fn f(ns: &NsSet, name: &str) -> R {
+                nix::sched::setns(fd, flags);
+                Ok(())
+            }
+        };
+        let errors = messages(&in_ns(quote!(ns), item.clone()));
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        for error in &errors {
+            assert!(error.contains("#[in_ns"), "{errors:#?}");
+            assert!(!error.contains("in_netns"), "{errors:#?}");
+        }
+        let errors = errors_of(quote!(ns), item);
+        assert!(
+            errors.iter().all(|e| e.contains("#[in_netns")),
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn scoped_threads_are_not_said_to_outlive_the_call() {
+        let errors = errors_of(
+            quote!(ns),
+            quote! {
+                fn f(ns: &NetNs) -> R {
+                    std::thread::scope(|s| { s.spawn(|| ()); });
+                    std::thread::Builder::new().spawn_scoped(scope, || ());
+                    crossbeam::scope(|s| ());
+                    std::thread::Scope::spawn(s, || ());
+                    Ok(())
+                }
+            },
+        );
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+        for error in &errors {
+            assert!(
+                error.contains("not namespace threads of ns-runtime"),
+                "{errors:#?}"
+            );
+            assert!(error.contains("blocks until they finish"), "{errors:#?}");
+            assert!(!error.contains("outlive"), "{errors:#?}");
+        }
     }
 
     #[test]

@@ -3,24 +3,32 @@
 //!
 //! ```text
 //! #[in_netns(ns)]                          fn f(ns: &NetNs, port: u16) -> io::Result<T> {
-//! fn f(ns: &NetNs, port: u16)       =>         __private::assert_send(&ns);     // at `ns`
-//!     -> io::Result<T> { body }                __private::assert_send(&port);   // at `port`
-//!                                              let h = __private::NamespaceExpr::handle(&(ns));
-//!                                              __private::run(h, move || -> io::Result<T> { body })
+//! fn f(ns: &NetNs, port: u16)       =>         #![inner attributes of the body]
+//!     -> io::Result<T> {                       use ::ns_runtime::__private_for::ns_macros_0_1_0 as p;
+//!     #![inner attributes]                     p::assert_send(&ns);     // at `ns`
+//!     body                                     p::assert_send(&port);   // at `port`
+//! }                                            let h = p::NamespaceExpr::handle(&(ns));
+//!                                              p::run(h, move || -> io::Result<T> { body })
 //!                                          }
 //! ```
 //!
-//! An `async fn` becomes a call of `__private::run_async` with a `'static` closure
+//! The support module is imported once, under the name of this crate's version
+//! (`ns_macros_0_1_0` for 0.1.0): an expansion by another version of this crate than
+//! the one `ns-runtime` was released with fails with one error, at that `use`, which
+//! names both versions (rustc suggests the one that exists), instead of one error
+//! for every item the expansion uses.
+//!
+//! An `async fn` becomes a call of `p::run_async` with a `'static` closure
 //! that makes an `async move` block of the body. A borrowed namespace parameter is
 //! rebound inside that block to a reference to a handle the block owns, so the
 //! body reads the same as before:
 //!
 //! ```text
 //! #[in_netns(ns)]                          async fn f(ns: &NetNs, port: u16) -> io::Result<T> {
-//! async fn f(ns: &NetNs, port: u16)  =>        (Send checks)
-//!     -> io::Result<T> { body }                let h = __private::NamespaceExpr::owned_handle(&(ns));
+//! async fn f(ns: &NetNs, port: u16)  =>        (import, Send checks)
+//!     -> io::Result<T> { body }                let h = p::NamespaceExpr::owned_handle(&(ns));
 //!                                              let b = h.clone();
-//!                                              __private::run_async(h, move || async move {
+//!                                              p::run_async(h, move || async move {
 //!                                                  let ns = &b;
 //!                                                  body
 //!                                              }).await
@@ -32,20 +40,44 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::visit_mut::{self, VisitMut};
-use syn::{Block, Expr, FnArg, ItemFn, Pat, PatIdent, ReturnType, Signature, Type};
+use syn::{
+    AttrStyle, Block, Expr, FnArg, ItemFn, Pat, PatIdent, ReceiverKind, ReturnType, Signature, Type,
+};
 
-use crate::args::{Args, Attr, Target};
-use crate::check::owned::is_namespace_param;
+use crate::args::{is_namespace_param, Args, Attr, Target};
+
+/// The name of the support module inside the rewritten function.
+const PRIVATE_ALIAS: &str = "__ns_runtime_private";
+
+/// The path, under `ns_runtime`, of the support module for this crate's version:
+/// `__private_for::ns_macros_MAJOR_MINOR_PATCH`. Both crates share one version, and
+/// `ns-runtime` serves the module under that name.
+pub(crate) fn private_module() -> TokenStream {
+    let version = format_ident!(
+        "ns_macros_{}_{}_{}",
+        env!("CARGO_PKG_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MINOR"),
+        env!("CARGO_PKG_VERSION_PATCH"),
+    );
+    quote!(__private_for::#version)
+}
+
+/// The support module's alias at `span`, so that an error about what is reached
+/// through it (a failed trait bound) lands there. With the user's span, not a
+/// mixed-site one: rustc then reports the call as the user's code (once, at the
+/// token) rather than as a macro's (with "in this attribute macro expansion"). The
+/// alias is an item, which mixed-site hygiene would not hide anyway.
+fn private_at(span: Span) -> Ident {
+    Ident::new(PRIVATE_ALIAS, span)
+}
 
 pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
     let ItemFn { sig, block, .. } = func;
-    let krate = &args.krate;
-    let private = quote!(#krate::__private);
 
     // Hygienic, but located at the user's expression: if the expression is not a
     // handle, every error about it lands on one spot and rustc reports it once.
     let handle = Ident::new("__ns_handle", Span::mixed_site().located_at(args.span()));
-    let evaluate = evaluate(args, sig, &private, &handle);
+    let evaluate = evaluate(args, sig, &handle);
 
     // Errors about the return type (not a `Result`, not `Send`) point at it; a
     // function without one gets them at its name.
@@ -56,7 +88,7 @@ pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         }
         ReturnType::Default => (TokenStream::new(), sig.ident.span()),
     };
-    let private_at_ret = respan(&private, ret_span);
+    let private_at_ret = private_at(ret_span);
     let run = if sig.asyncness.is_some() {
         let (clone, body) = async_body(sig, block, &args.exprs());
         quote_spanned! {ret_span=>
@@ -74,7 +106,7 @@ pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
 
 /// `let HANDLE = ..;`: the attribute's expressions evaluated on the caller's
 /// thread, each spanned at the user's expression.
-fn evaluate(args: &Args, sig: &Signature, private: &TokenStream, handle: &Ident) -> TokenStream {
+fn evaluate(args: &Args, sig: &Signature, handle: &Ident) -> TokenStream {
     match (&args.attr, &args.target) {
         (Attr::InNetns, Target::Expr(namespace)) => {
             // An async body may outlive every borrow, so it always owns its handle.
@@ -83,13 +115,13 @@ fn evaluate(args: &Args, sig: &Signature, private: &TokenStream, handle: &Ident)
             } else {
                 quote!(owned_handle)
             };
-            let private = respan(private, namespace.span());
+            let private = private_at(namespace.span());
             quote_spanned! {namespace.span()=>
                 let #handle = #private::NamespaceExpr::#take(&(#namespace));
             }
         }
         (_, Target::Expr(set)) => {
-            let private = respan(private, set.span());
+            let private = private_at(set.span());
             quote_spanned! {set.span()=>
                 // `&(EXPR)` picks the impl for `EXPR`'s type, borrowed or not.
                 #[allow(clippy::needless_borrows_for_generic_args)]
@@ -98,11 +130,12 @@ fn evaluate(args: &Args, sig: &Signature, private: &TokenStream, handle: &Ident)
         }
         (_, Target::Members(members)) => {
             let each = members.iter().map(|(kind, expr)| {
-                let private = respan(private, expr.span());
+                let private = private_at(expr.span());
                 quote_spanned! {expr.span()=>
                     #private::member(#private::NsKind::#kind, &(#expr))
                 }
             });
+            let private = private_at(Span::call_site());
             quote! {
                 #[allow(clippy::needless_borrows_for_generic_args)]
                 let #handle = #private::set_of([#(#each),*]);
@@ -165,18 +198,6 @@ fn borrowed_namespace_params<'a>(sig: &'a Signature, namespaces: &[&Expr]) -> Ve
         .collect()
 }
 
-/// `tokens` with every span set to `span`, so that errors about them land there.
-fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
-    tokens
-        .clone()
-        .into_iter()
-        .map(|mut token| {
-            token.set_span(span);
-            token
-        })
-        .collect()
-}
-
 /// The function as written, with the `Send` checks in front of its body: what is
 /// emitted next to the errors when the function cannot be rewritten.
 pub(crate) fn fallback(args: &Args, func: &ItemFn) -> TokenStream {
@@ -185,16 +206,25 @@ pub(crate) fn fallback(args: &Args, func: &ItemFn) -> TokenStream {
 }
 
 /// The function's attributes, visibility and signature as written, and a body of
-/// its `Send` checks followed by `body`.
+/// the body's inner attributes (syn keeps them with the function's), the import of
+/// the support module, the `Send` checks and `body`.
 fn with_send_checks(args: &Args, func: &ItemFn, body: TokenStream) -> TokenStream {
     let ItemFn {
         attrs, vis, sig, ..
     } = func;
+    let (inner, outer): (Vec<_>, Vec<_>) = attrs
+        .iter()
+        .partition(|attr| matches!(attr.style, AttrStyle::Inner(_)));
     let krate = &args.krate;
-    let send_checks = send_checks(sig, &quote!(#krate::__private));
+    let module = private_module();
+    let alias = private_at(Span::call_site());
+    let send_checks = send_checks(sig);
     quote! {
-        #(#attrs)*
+        #(#outer)*
         #vis #sig {
+            #(#inner)*
+            #[allow(unused_imports)]
+            use #krate::#module as #alias;
             #(#send_checks)*
             #body
         }
@@ -208,27 +238,27 @@ fn with_send_checks(args: &Args, func: &ItemFn, body: TokenStream) -> TokenStrea
 fn borrows_receiver_only(sig: &Signature) -> bool {
     match sig.receiver() {
         None => true,
-        Some(receiver) => receiver.reference.is_some() && receiver.mutability.is_none(),
+        Some(receiver) => matches!(receiver.kind, ReceiverKind::Reference(_, _, None)),
     }
 }
 
 /// One `assert_send(&x)` per binding of every argument and one for the receiver,
 /// each spanned at the user's token so that the error underlines it. Value-based,
 /// so `impl Trait` and generic arguments are checked too.
-fn send_checks(sig: &Signature, private: &TokenStream) -> Vec<TokenStream> {
+fn send_checks(sig: &Signature) -> Vec<TokenStream> {
     let mut checks = Vec::new();
     for input in &sig.inputs {
         match input {
             FnArg::Receiver(receiver) => {
                 let self_token = &receiver.self_token;
-                let private = respan(private, self_token.span);
+                let private = private_at(self_token.span);
                 checks.push(quote_spanned! {self_token.span=>
                     #private::assert_send(&#self_token);
                 });
             }
             FnArg::Typed(arg) => {
                 for ident in bindings(&arg.pat) {
-                    let private = respan(private, ident.span());
+                    let private = private_at(ident.span());
                     checks.push(quote_spanned! {ident.span()=>
                         #private::assert_send(&#ident);
                     });
@@ -262,6 +292,7 @@ fn erase_impl_trait(ty: &Type) -> Type {
             if let Type::ImplTrait(impl_trait) = ty {
                 let span = impl_trait.impl_token.span;
                 *ty = Type::Infer(syn::TypeInfer {
+                    attrs: Vec::new(),
                     underscore_token: syn::Token![_](span),
                 });
             } else {
@@ -277,12 +308,31 @@ fn erase_impl_trait(ty: &Type) -> Type {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::args;
+    use crate::errors::Errors;
     use quote::quote;
 
-    fn expand_str(args: TokenStream, item: TokenStream) -> String {
-        let args: Args = syn::parse2(args).unwrap();
+    fn expand_as(attr: Attr, args: TokenStream, item: TokenStream) -> String {
+        let mut errors = Errors::default();
+        let args = args::parse(args, attr, &mut errors).unwrap();
+        assert!(errors.finish().is_ok());
         let func: ItemFn = syn::parse2(item).unwrap();
         expand(&args, &func).to_string()
+    }
+
+    fn expand_str(args: TokenStream, item: TokenStream) -> String {
+        expand_as(Attr::InNetns, args, item)
+    }
+
+    /// `use :: ns_runtime :: __private_for :: ns_macros_X_Y_Z as
+    /// __ns_runtime_private ;`, as printed.
+    fn import(krate: &str) -> String {
+        let (major, minor, patch) = (
+            env!("CARGO_PKG_VERSION_MAJOR"),
+            env!("CARGO_PKG_VERSION_MINOR"),
+            env!("CARGO_PKG_VERSION_PATCH"),
+        );
+        format!("use {krate} :: __private_for :: ns_macros_{major}_{minor}_{patch} as __ns_runtime_private ;")
     }
 
     #[test]
@@ -295,12 +345,13 @@ mod tests {
             },
         );
         assert!(out.starts_with("# [doc = r\" Doc.\"] pub (crate) fn f (ns : & NetNs , port : u16) -> io :: Result < u16 > {"), "{out}");
+        assert!(out.contains(&import(":: ns_runtime")), "{out}");
         assert!(
-            out.contains(":: ns_runtime :: __private :: assert_send (& ns) ;"),
+            out.contains("__ns_runtime_private :: assert_send (& ns) ;"),
             "{out}"
         );
         assert!(
-            out.contains(":: ns_runtime :: __private :: assert_send (& port) ;"),
+            out.contains("__ns_runtime_private :: assert_send (& port) ;"),
             "{out}"
         );
         assert!(out.contains("NamespaceExpr :: handle (& (ns))"), "{out}");
@@ -374,7 +425,55 @@ mod tests {
                 }
             ),
         );
-        assert!(out.contains("my :: rt :: __private :: run"), "{out}");
+        assert!(out.contains(&import("my :: rt")), "{out}");
+        assert!(out.contains("__ns_runtime_private :: run"), "{out}");
         assert!(!out.contains(":: ns_runtime"), "{out}");
+    }
+
+    #[test]
+    fn the_support_module_is_named_after_the_version_and_imported_once() {
+        assert_eq!(
+            private_module().to_string(),
+            format!(
+                "__private_for :: ns_macros_{}",
+                env!("CARGO_PKG_VERSION").replace('.', "_")
+            ),
+        );
+        let out = expand_as(
+            Attr::InNs,
+            quote!(net = a, uts = b),
+            quote!(
+                fn f(a: &NetNs, b: &Ns) -> R {
+                    x
+                }
+            ),
+        );
+        assert_eq!(out.matches("__private_for").count(), 1, "{out}");
+        assert!(!out.contains("__private ::"), "{out}");
+    }
+
+    #[test]
+    fn inner_attributes_go_inside_the_body_outer_ones_stay_in_front() {
+        let out = expand_str(
+            quote!(ns),
+            quote! {
+                #[inline]
+                #[cfg_attr(test, allow(dead_code))]
+                fn f(ns: &NetNs) -> R {
+                    #![allow(unused_variables)]
+                    #![warn(unused_mut)]
+                    x
+                }
+            },
+        );
+        let body = out.find('{').unwrap();
+        assert!(
+            out.starts_with("# [inline] # [cfg_attr (test , allow (dead_code))] fn f"),
+            "{out}"
+        );
+        assert!(
+            out[body..].starts_with("{ # ! [allow (unused_variables)] # ! [warn (unused_mut)] # [allow (unused_imports)] use"),
+            "{out}"
+        );
     }
 }

@@ -1,6 +1,7 @@
-//! The macro must never panic, whatever tokens it is given: every input gives an
+//! The macros must never panic, whatever tokens they are given: every input gives an
 //! expansion or `compile_error!`s. Property tests over random token trees and over
-//! valid functions with tokens deleted, duplicated or replaced.
+//! valid functions with tokens deleted, duplicated or replaced, each run through
+//! both `#[in_netns]` and `#[in_ns]`.
 //!
 //! Bounded for CI (256 cases per property); a longer run:
 //! `PROPTEST_CASES=100000 cargo test -p ns-macros fuzz --release`.
@@ -10,7 +11,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use proc_macro2::TokenStream;
 use proptest::prelude::*;
 
-use crate::entry::in_netns;
+use crate::entry::{in_netns, in_ns};
 
 const WORDS: &[&str] = &[
     "fn",
@@ -71,6 +72,16 @@ const WORDS: &[&str] = &[
     "par_iter",
     "Command",
     "NetNs",
+    "NsSet",
+    "net",
+    "uts",
+    "mnt",
+    "user",
+    "set",
+    "scope",
+    "allow",
+    "inline",
+    "doc",
 ];
 
 /// Source text of a random, delimiter-balanced token tree sequence.
@@ -94,25 +105,38 @@ fn sequence() -> impl Strategy<Value = String> {
 
 const SEEDS: &[(&str, &str)] = &[
     ("ns", "fn f(ns: &NetNs, port: u16) -> io::Result<u16> { Ok(port) }"),
+    ("ns", "/// Doc.\n#[inline] #[cfg_attr(all(), deprecated)] pub fn f(ns: &NetNs) -> R { #![allow(unused_variables)] std::thread::scope(|s| ()); Ok(()) }"),
+    ("net = a, uts = &self.b, crate = \"x::y\"", "async fn f(self: Arc<Self>, a: NetNs, name: &str) -> R { #![allow(unused)] tokio::spawn(async {}); Ok(()) }"),
+    ("set, user = u, net = n, net = m", "const extern \"C\" fn f(set: &NsSet, ...) -> R { libc::SYS_setns }"),
     ("&self.netns", "pub fn m(&mut self, (a, b): (u8, u8)) -> Result<(), E> where E: Send { std::thread::spawn(|| ()); Ok(()) }"),
     ("ns, crate = \"a::b\"", "async unsafe fn g<'a, T: Send>(ns: NetNs, x: &'a T) -> io::Result<impl Display> { let v = vec![rayon::join(|| 1, || 2)]; nix::sched::setns(fd, 0)?; Ok(x) }"),
 ];
 
-/// Runs the macro and checks the contract: no panic, and a function in, a function
-/// (or errors) out.
+/// An attribute's entry point: arguments and item in, expansion out.
+type Attribute = fn(TokenStream, TokenStream) -> TokenStream;
+
+/// Runs both macros and checks the contract: no panic, and a function in, a
+/// function (or errors) out.
 fn check(args: &str, item: &str) -> Result<(), TestCaseError> {
     let (Ok(args), Ok(item)) = (args.parse::<TokenStream>(), item.parse::<TokenStream>()) else {
         return Ok(()); // not lexable: the compiler never hands us such input
     };
-    let out = catch_unwind(AssertUnwindSafe(|| in_netns(args, item.clone())));
-    let out = match out {
-        Ok(out) => out.to_string(),
-        Err(_) => return Err(TestCaseError::fail(format!("panicked on {item}"))),
-    };
-    prop_assert!(
-        out.contains("compile_error") || syn::parse_str::<syn::ItemFn>(&out).is_ok(),
-        "neither an expansion nor errors: {out}"
-    );
+    let macros: [(&str, Attribute); 2] = [("in_netns", in_netns), ("in_ns", in_ns)];
+    for (name, attribute) in macros {
+        let out = catch_unwind(AssertUnwindSafe(|| attribute(args.clone(), item.clone())));
+        let out = match out {
+            Ok(out) => out.to_string(),
+            Err(_) => {
+                return Err(TestCaseError::fail(format!(
+                    "#[{name}({args})] panicked on {item}"
+                )))
+            }
+        };
+        prop_assert!(
+            out.contains("compile_error") || syn::parse_str::<syn::ItemFn>(&out).is_ok(),
+            "#[{name}]: neither an expansion nor errors: {out}"
+        );
+    }
     Ok(())
 }
 

@@ -1,15 +1,17 @@
-//! The `#[in_netns]` attribute. Use it through `ns_runtime::in_netns`; this crate
-//! only holds the macro (its documentation is on the re-export).
+//! The `#[in_netns]` and `#[in_ns]` attributes. Use them through `ns_runtime`; this
+//! crate only holds the macros (their documentation is on the re-exports).
 //!
 //! The entry point is a thin shim: all logic works on `proc_macro2` in the modules
-//! below, so it can be unit-tested: `args` parses the attribute's arguments, `calls`
-//! walks the body once, `check` judges what it found, `expand` writes the new
-//! function and `entry` puts them together.
+//! below, so it can be unit-tested. `entry` runs the pipeline in one direction:
+//! `args` parses the attribute's arguments, `calls` walks the body once, `check`
+//! judges what it found, `expand` writes the new function, and `entry` emits it
+//! with every error that `errors` collected on the way.
 
 mod args;
 mod calls;
 mod check;
 mod entry;
+mod errors;
 mod expand;
 #[cfg(test)]
 mod fuzz;

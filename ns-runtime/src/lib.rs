@@ -73,6 +73,18 @@ pub use set::NsSet;
 #[path = "private.rs"]
 pub mod __private;
 
+/// [`__private`] under the name of the ns-macros version it serves. An expansion
+/// imports `__private_for::ns_macros_MAJOR_MINOR_PATCH` of its own version, once per
+/// function, so that a mismatch of the two crates fails with one error ("unresolved
+/// import `ns_runtime::__private_for::ns_macros_0_1_0`", rustc naming the version
+/// this crate has) instead of one for every item the expansion uses. Both crates
+/// share one version: rename this with every release (the trybuild pass cases fail
+/// until the names agree).
+#[doc(hidden)]
+pub mod __private_for {
+    pub use crate::__private as ns_macros_0_1_0;
+}
+
 /// Runs the body of a function on a namespace thread of a network namespace.
 ///
 /// `#[in_netns(EXPR)]` takes an expression that gives a `&NetNs` or `NetNs`, and
@@ -113,6 +125,10 @@ pub mod __private;
 /// - Every argument, the receiver and the return value must be `Send`, because the
 ///   body runs on another thread (for a reference, the referent must be `Sync`).
 ///
+/// Attributes on the function (docs, `#[inline]`, `#[cfg_attr(..)]`,
+/// `#[allow(..)]`, `#[deprecated]`) stay on it; the body's inner attributes
+/// (`#![allow(..)]`) stay in the body.
+///
 /// # `async fn`
 /// On an `async fn` (with the default `tokio` feature), the body runs through
 /// [`NetNs::run_async`]: it is polled on the namespace's async thread, next to the
@@ -149,13 +165,18 @@ pub mod __private;
 /// std type and convert it on the caller's side (see [`NetNs::tcp_listener`]).
 ///
 /// # What it rejects at compile time
-/// Each at its token, all at once, with a message that says why and what to do:
+/// Each at its token, all at once, with a message that says why and what to do
+/// and names the attribute written (`#[in_netns]` or [`#[in_ns]`](in_ns)):
 /// - calls that hand work to other threads, which are not in the namespace or
 ///   outlive the call: `std::thread::spawn`, `thread::Builder::..spawn(f)`,
-///   `thread::scope`, `tokio::spawn`, `spawn_blocking`, `block_in_place`,
+///   `tokio::spawn`, `spawn_blocking`, `block_in_place`,
 ///   `spawn_local`, `rayon::join`/`scope`/`spawn`/`broadcast`, `.par_iter()` and
 ///   the other `par_*` methods, `.spawn(f)` on any receiver, async-std and smol
 ///   spawns; in closures, async blocks and macro arguments too;
+/// - scoped threads (`thread::scope`, `Builder::spawn_scoped`, `crossbeam::scope`):
+///   they end before the call returns, but are not namespace threads of the
+///   runtime; they inherit the namespace and run in it unmanaged, and the
+///   namespace thread blocks until they finish;
 /// - calls that move the thread out of its namespace: `setns`, `unshare` (any
 ///   path), `SYS_setns`, `SYS_unshare`;
 /// - `const fn`, `extern` and variadic functions.
@@ -164,13 +185,20 @@ pub mod __private;
 /// namespaces of the thread that spawns it. A deliberate spawn can be marked with
 /// [`allow_spawn!`]. `crate = "path"` names this crate for crates that re-export it.
 ///
+/// The expansion uses this crate's support module for the version of `ns-macros`
+/// that made it: if the two crates' versions differ, each function gets one error,
+/// an unresolved import of `__private_for::ns_macros_X_Y_Z`. Depend on this crate
+/// only; it pins the matching `ns-macros`.
+///
 /// # What it cannot see
 /// The checks read syntax, not types: a spawn inside a function that the body
 /// calls, a spawn through an alias (`use std::thread::spawn as go;`) or a function
-/// pointer, and the type of a method's receiver are invisible to them.
+/// pointer, and the type of a method's receiver are invisible to them (a
+/// `thread::Scope` passed in is seen only as `.spawn(f)` on an unknown receiver).
 /// [`NetNs::run`]'s guarantee (no thread but the namespace threads ever changes
 /// namespace) holds regardless; the checks catch the work that would silently run
-/// elsewhere.
+/// elsewhere. They are errors, not lints: `#![allow(..)]` does not silence them,
+/// [`allow_spawn!`] does.
 pub use ns_macros::in_netns;
 
 /// Runs the body of a function on a namespace thread that is in several

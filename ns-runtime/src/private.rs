@@ -76,9 +76,10 @@ impl<'a> NamespaceExpr<'a> for &Arc<NetNs> {
     }
 }
 
-/// The return types an `#[in_netns]` function may have.
+/// The return types an `#[in_netns]` or `#[in_ns]` function may have. The messages
+/// name no attribute: they are the same for both.
 #[diagnostic::on_unimplemented(
-    message = "an `#[in_netns]` function must return `Result<_, E>` with `E: From<ns_runtime::Error>`, not `{Self}`",
+    message = "a function whose body runs on a namespace thread must return `Result<_, E>` with `E: From<ns_runtime::Error>`, not `{Self}`",
     label = "entering the namespace can fail, so this must be a `Result`",
     note = "`std::io::Result<T>` and `anyhow::Result<T>` work; for an error type of your own, implement `From<ns_runtime::Error>` for it"
 )]
@@ -93,10 +94,10 @@ impl<T, E: From<Error>> NamespaceResult for Result<T, E> {
     }
 }
 
-/// Arguments and receivers of `#[in_netns]` functions.
+/// Arguments and receivers of `#[in_netns]` and `#[in_ns]` functions.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be sent to the namespace thread",
-    label = "this is not `Send`, but the body of an `#[in_netns]` function runs on another thread",
+    label = "this is not `Send`, but the function's body runs on a namespace thread",
     note = "create the value inside the body instead, or use a thread-safe type: `Arc` instead of `Rc`, `Mutex` or atomics instead of `RefCell` and `Cell`"
 )]
 pub trait SendArgument {}

@@ -5,7 +5,7 @@
 use syn::visit::{self, Visit};
 use syn::{ReturnType, Signature, TypePath};
 
-use crate::args::Errors;
+use crate::errors::Errors;
 
 /// Tokio types that are registered with a runtime's I/O driver.
 const REGISTERED: &[&str] = &[

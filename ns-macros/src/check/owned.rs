@@ -4,27 +4,30 @@
 //! borrowed: the rewrite clones the handle.
 
 use syn::visit::{self, Visit};
-use syn::{Expr, FnArg, Lifetime, Pat, Signature, Type, TypeReference};
+use syn::{Expr, FnArg, Lifetime, ReceiverKind, Signature, Type, TypeReference};
 
-use crate::args::Errors;
+use crate::args::{is_namespace_param, Attr};
+use crate::errors::Errors;
 
-pub(super) fn check(sig: &Signature, namespaces: &[&Expr], errors: &mut Errors) {
+pub(super) fn check(attr: Attr, sig: &Signature, namespaces: &[&Expr], errors: &mut Errors) {
     if sig.asyncness.is_none() {
         return;
     }
+    let name = attr.name();
     for input in &sig.inputs {
         match input {
-            FnArg::Receiver(receiver) if receiver.reference.is_some() => {
+            FnArg::Receiver(receiver) => {
+                let Some(text) = borrowed_receiver(receiver) else {
+                    continue;
+                };
                 errors.push(syn::Error::new_spanned(
                     receiver,
                     format!(
-                        "`{}` is borrowed, but the body of an `#[in_netns] async fn` runs on the namespace thread and may outlive the borrow (a cancelled caller does not wait for it)\n\
-                         help: take `self: Arc<Self>` (or `self`), or make the method a plain `fn` that clones what the body needs and calls an `#[in_netns] async fn` with it",
-                        receiver_text(receiver),
+                        "`{text}` is borrowed, but the body of an `#[{name}] async fn` runs on the namespace thread and may outlive the borrow (a cancelled caller does not wait for it)\n\
+                         help: take `self: Arc<Self>` (or `self`), or make the method a plain `fn` that clones what the body needs and calls an `#[{name}] async fn` with it",
                     ),
                 ));
             }
-            FnArg::Receiver(_) => {}
             FnArg::Typed(arg) => {
                 if namespaces.iter().any(|ns| is_namespace_param(&arg.pat, ns)) {
                     continue;
@@ -33,7 +36,7 @@ pub(super) fn check(sig: &Signature, namespaces: &[&Expr], errors: &mut Errors) 
                     errors.push(syn::Error::new_spanned(
                         &arg.ty,
                         format!(
-                            "`{}` {borrow}, but the body of an `#[in_netns] async fn` runs on the namespace thread and may outlive it (a cancelled caller does not wait for the body)\n\
+                            "`{}` {borrow}, but the body of an `#[{name}] async fn` runs on the namespace thread and may outlive it (a cancelled caller does not wait for the body)\n\
                              help: take an owned value instead (`String` for `&str`, `Vec<T>` for `&[T]`, `T` for `&T`), an `Arc`, or a clone; only the namespace parameter may be a reference",
                             display(&arg.ty),
                         ),
@@ -42,14 +45,6 @@ pub(super) fn check(sig: &Signature, namespaces: &[&Expr], errors: &mut Errors) 
             }
         }
     }
-}
-
-/// Whether `pat` is the parameter that the attribute names as `namespace`.
-pub(crate) fn is_namespace_param(pat: &Pat, namespace: &Expr) -> bool {
-    let (Pat::Ident(pat), Expr::Path(expr)) = (pat, namespace) else {
-        return false;
-    };
-    expr.qself.is_none() && expr.path.is_ident(&pat.ident)
 }
 
 /// How `ty` borrows, if it does: a reference or a lifetime other than `'static`.
@@ -77,18 +72,19 @@ fn first_borrow(ty: &Type) -> Option<&'static str> {
     found.0
 }
 
-/// `&self`, `&mut self`, `&'a self` as written.
-fn receiver_text(receiver: &syn::Receiver) -> String {
-    let lifetime = match &receiver.reference {
-        Some((_, Some(lifetime))) => format!("{lifetime} "),
-        _ => String::new(),
-    };
-    let mutability = if receiver.mutability.is_some() {
-        "mut "
-    } else {
-        ""
-    };
-    format!("&{lifetime}{mutability}self")
+/// A receiver that borrows, as written: `&self`, `&'a mut self`, `self: Pin<&mut Self>`.
+fn borrowed_receiver(receiver: &syn::Receiver) -> Option<String> {
+    match &receiver.kind {
+        ReceiverKind::Reference(_, lifetime, mutability) => {
+            let lifetime = lifetime
+                .as_ref()
+                .map_or_else(String::new, |lifetime| format!("{lifetime} "));
+            let mutability = if mutability.is_some() { "mut " } else { "" };
+            Some(format!("&{lifetime}{mutability}self"))
+        }
+        ReceiverKind::Typed(_, ty) => first_borrow(ty).map(|_| format!("self: {}", display(ty))),
+        _ => None,
+    }
 }
 
 /// A type as the user would write it.
@@ -111,7 +107,7 @@ mod tests {
         let sig: Signature = syn::parse2(sig).unwrap();
         let namespace: Expr = syn::parse2(args).unwrap();
         let mut errors = Errors::default();
-        check(&sig, &[&namespace], &mut errors);
+        check(Attr::InNetns, &sig, &[&namespace], &mut errors);
         match errors.finish() {
             Ok(()) => Vec::new(),
             Err(err) => err.into_iter().map(|e| e.to_string()).collect(),
@@ -140,6 +136,11 @@ mod tests {
         assert!(
             found_mut[0].starts_with("`&'a mut self` is borrowed"),
             "{found_mut:?}"
+        );
+        let found_pin = messages(quote!(ns), quote!(async fn f(self: Pin<&mut Self>)));
+        assert!(
+            found_pin[0].starts_with("`self: Pin<&mut Self>` is borrowed"),
+            "{found_pin:?}"
         );
         assert!(found[0].starts_with("`&self` is borrowed"), "{found:?}");
         assert!(found[1].starts_with("`&str` is a reference"), "{found:?}");

@@ -9,6 +9,10 @@ use super::OPT_OUT_HELP;
 enum Escape {
     /// A new OS thread: it inherits the namespace but nobody manages it.
     NewThread,
+    /// Scoped threads (`std::thread::scope`, `Builder::spawn_scoped`,
+    /// `crossbeam::scope`): joined before the call returns, but threads of their own
+    /// all the same.
+    Scoped,
     /// A thread pool (tokio, rayon, async-std, smol): its threads are elsewhere.
     Pool,
     /// Some other thread; the macro cannot see the receiver's type.
@@ -35,6 +39,9 @@ const SPAWN_FNS: &[&str] = &[
 /// a threading crate or every argument is a closure (`rayon::join(|| a, || b)`).
 const AMBIGUOUS_FNS: &[&str] = &["join", "scope", "broadcast", "install"];
 
+/// The calls that start scoped threads, under a threading path.
+const SCOPED: &[&str] = &["scope", "spawn_scoped"];
+
 /// Crates and modules whose spawns we know.
 const THREAD_PATHS: &[&str] = &["thread", "crossbeam", "crossbeam_utils"];
 const POOL_PATHS: &[&str] = &["tokio", "task", "rayon", "async_std", "smol", "futures"];
@@ -57,7 +64,7 @@ fn free(path: &[String], closure_args: bool) -> Option<Escape> {
         return None;
     }
     Some(if mentions(path, THREAD_PATHS) {
-        Escape::NewThread
+        thread_kind(last, path)
     } else if path.len() == 1 {
         Escape::Unknown
     } else {
@@ -78,12 +85,22 @@ fn method(name: &str, args: usize, closure_args: bool, root: &[String]) -> Optio
         return None;
     }
     Some(if mentions(root, THREAD_PATHS) {
-        Escape::NewThread
+        thread_kind(name, root)
     } else if pool_method || mentions(root, POOL_PATHS) || AMBIGUOUS_FNS.contains(&name) {
         Escape::Pool
     } else {
         Escape::Unknown
     })
+}
+
+/// What a call named `name` under the threading path `path` starts
+/// (`std::thread::Scope::spawn(s, f)` is a scope's method called as a path).
+fn thread_kind(name: &str, path: &[String]) -> Escape {
+    if SCOPED.contains(&name) || mentions(path, &["Scope"]) {
+        Escape::Scoped
+    } else {
+        Escape::NewThread
+    }
 }
 
 /// The error for `call` if it hands work to another thread; `in_async`: the body
@@ -109,6 +126,10 @@ pub(super) fn judge(call: &Call, in_async: bool) -> Option<syn::Error> {
         Escape::NewThread => format!(
             "`{what}` starts a thread that ns-runtime does not manage: it inherits this namespace, can outlive the call and keeps the namespace alive\n\
              help: do the work in the body itself (it already runs on a thread of its own), or {OPT_OUT_HELP}"
+        ),
+        Escape::Scoped => format!(
+            "`{what}` hands work to scoped threads, which are not namespace threads of ns-runtime: they inherit this namespace and run in it unmanaged, and this namespace thread blocks until they finish\n\
+             help: do the work in the body itself, or {OPT_OUT_HELP}"
         ),
         Escape::Pool => format!(
             "`{what}` runs work on a thread pool whose threads are not in this namespace (and a pool thread started from here would stay in it for good)\n\
