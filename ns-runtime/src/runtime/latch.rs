@@ -8,7 +8,7 @@
 use std::cell::UnsafeCell;
 use std::sync::atomic::Ordering;
 
-use super::sync::{park_timeout, thread, AtomicBool, AtomicU32, Thread};
+use super::sync::{thread, AtomicBool, AtomicU32, Thread};
 use std::time::{Duration, Instant};
 
 const UNSET: u32 = 0;
@@ -73,7 +73,7 @@ impl Latch {
         self.announce_sleep();
         // `park` can return spuriously.
         while self.state.load(Ordering::Acquire) != SET {
-            thread::park();
+            park();
         }
     }
 
@@ -85,7 +85,7 @@ impl Latch {
         if self.state.load(Ordering::Acquire) == SET {
             return true;
         }
-        park_timeout(timeout);
+        park_for(timeout);
         self.state.load(Ordering::Acquire) == SET
     }
 
@@ -111,10 +111,43 @@ impl Latch {
         let owner = unsafe { (*latch.owner.get()).clone() };
         latch.state.swap(SET, Ordering::AcqRel);
         if let Some(owner) = owner {
-            owner.unpark();
+            unpark(&owner);
         }
     }
 }
+
+// The owner may have seen SET and gone on to take a lock by the time the setter
+// unparks it. std's token semantics make that harmless; loom's `unpark` resumes a
+// thread blocked on a mutex (tokio-rs/loom#249). Under loom the owner therefore
+// yields instead of parking, and nobody unparks: the latch's state machine is
+// still explored, its parking is not.
+#[cfg(not(loom))]
+fn park() {
+    thread::park();
+}
+
+#[cfg(not(loom))]
+fn park_for(timeout: Duration) {
+    thread::park_timeout(timeout);
+}
+
+#[cfg(not(loom))]
+fn unpark(owner: &Thread) {
+    owner.unpark();
+}
+
+#[cfg(loom)]
+fn park() {
+    thread::yield_now();
+}
+
+#[cfg(loom)]
+fn park_for(_: Duration) {
+    thread::yield_now();
+}
+
+#[cfg(loom)]
+fn unpark(_: &Thread) {}
 
 /// Polls `done` for up to `budget`: a few rounds of pure spinning (a hand-off that is
 /// already under way finishes within them), then yielding, so that on a machine with

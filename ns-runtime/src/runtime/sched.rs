@@ -12,24 +12,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::pool::Pool;
-use super::sync::{self, thread, AtomicBool, AtomicIsize, AtomicUsize, Mutex, Thread};
+use super::sync::{self, AtomicIsize, AtomicUsize, Condvar, Mutex};
 
 /// A runtime thread asleep, as pools and the runtime know it.
+///
+/// A flag under a mutex and a condition variable rather than `Thread::unpark`: a
+/// wake-up may come while the sleeper is still on its way to sleep (taking a
+/// lock), which a stray unpark must not disturb (and which loom's `unpark`
+/// cannot model).
 #[derive(Clone)]
 pub(crate) struct Sleeper(Arc<SleeperInner>);
 
 struct SleeperInner {
-    thread: Thread,
-    /// Set by whoever wakes it; cleared by the sleeper before it sleeps.
-    woken: AtomicBool,
+    woken: Mutex<bool>,
+    wakeup: Condvar,
 }
 
 impl Sleeper {
-    /// The calling thread, as a sleeper.
-    pub(crate) fn current() -> Sleeper {
+    pub(crate) fn new() -> Sleeper {
         Sleeper(Arc::new(SleeperInner {
-            thread: thread::current(),
-            woken: AtomicBool::new(false),
+            woken: Mutex::new(false),
+            wakeup: Condvar::new(),
         }))
     }
 
@@ -38,16 +41,18 @@ impl Sleeper {
     }
 
     pub(crate) fn wake(&self) {
-        self.0.woken.store(true, Ordering::Release);
-        self.0.thread.unpark();
+        *sync::lock(&self.0.woken) = true;
+        self.0.wakeup.notify_one();
     }
 
-    /// Parks until woken or `timeout` (loom has no time: until woken).
+    /// Sleeps until woken (also by a wake-up that came before) or `timeout`
+    /// (loom has no time: until woken, unless the timeout is zero).
     pub(crate) fn park(&self, timeout: Duration) {
-        if !self.0.woken.swap(false, Ordering::AcqRel) {
-            sync::park_timeout(timeout);
+        let mut woken = sync::lock(&self.0.woken);
+        if !*woken {
+            woken = sync::wait_timeout(&self.0.wakeup, woken, timeout);
         }
-        self.0.woken.store(false, Ordering::Release);
+        *woken = false;
     }
 }
 

@@ -5,13 +5,13 @@
 #[cfg(loom)]
 pub(crate) use loom::{
     sync::atomic::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize},
-    sync::{Mutex, MutexGuard},
+    sync::{Condvar, Mutex, MutexGuard},
     thread::{self, JoinHandle, Thread},
 };
 #[cfg(not(loom))]
 pub(crate) use std::{
     sync::atomic::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize},
-    sync::{Mutex, MutexGuard},
+    sync::{Condvar, Mutex, MutexGuard},
     thread::{self, JoinHandle, Thread},
 };
 
@@ -19,16 +19,27 @@ use std::io;
 use std::sync::{LockResult, PoisonError};
 use std::time::Duration;
 
-/// Parks the calling thread for up to `timeout` (loom has no time: there, until
-/// unparked).
-pub(crate) fn park_timeout(timeout: Duration) {
+/// Waits on `condvar` for at most `timeout`.
+///
+/// loom does not model time: there, a zero timeout returns at once and any other
+/// waits for a notification.
+pub(crate) fn wait_timeout<'a, T>(
+    condvar: &Condvar,
+    guard: MutexGuard<'a, T>,
+    timeout: Duration,
+) -> MutexGuard<'a, T> {
     #[cfg(loom)]
     {
-        let _ = timeout;
-        thread::park();
+        if timeout.is_zero() {
+            return guard;
+        }
+        ignore_poison(condvar.wait(guard))
     }
     #[cfg(not(loom))]
-    thread::park_timeout(timeout);
+    condvar
+        .wait_timeout(guard, timeout)
+        .unwrap_or_else(PoisonError::into_inner)
+        .0
 }
 
 /// Locks, ignoring poison: no code of ours panics while holding these locks (jobs

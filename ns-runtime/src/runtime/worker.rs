@@ -31,7 +31,7 @@ impl Worker {
         Worker {
             registration: registry::register(Vec::new()),
             place: Place::of_current_thread(),
-            sleeper: Sleeper::current(),
+            sleeper: Sleeper::new(),
             calls_since_check: 0,
             moved: None,
         }
