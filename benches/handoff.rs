@@ -8,6 +8,11 @@
 //! exits; tokio `spawn_blocking` + `setns` + set back (containrs); a persistent
 //! thread fed by `std::sync::mpsc` request/reply channels (the naive design).
 //!
+//! Floors, measured in the same run: two threads handing a call through one
+//! atomic slot, both spinning (two cache-line transfers: no cross-thread call can
+//! be cheaper), and the same with park/unpark both ways (what a call that has to
+//! wake a sleeping thread costs at least).
+//!
 //! Async rows: `NetNs::run_async` and an `#[in_netns] async fn` awaited from a tokio
 //! program, against `spawn_blocking` + `setns` + set back; and 1000 concurrent
 //! sleeping bodies in one namespace against the same sleeps as plain tokio tasks.
@@ -18,6 +23,7 @@
 use std::fs::File;
 use std::hint::black_box;
 use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -108,6 +114,79 @@ fn mpsc_call(tx: &mpsc::Sender<Request>, x: u64) -> u64 {
     reply_rx.recv().expect("reply")
 }
 
+/// The floor of any cross-thread call: a server thread spinning on one slot, the
+/// caller spinning on the answer. `park`: both sides park instead of spinning
+/// (the floor of a call that wakes a sleeping thread).
+struct Floor {
+    /// 0: empty; odd: a request (x * 2 + 1); even > 0: an answer (y * 2 + 2).
+    slot: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    server: Option<thread::JoinHandle<()>>,
+    park: bool,
+}
+
+impl Floor {
+    fn new(park: bool) -> Floor {
+        let slot = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (server_slot, server_stop) = (Arc::clone(&slot), Arc::clone(&stop));
+        let caller = thread::current();
+        let server = thread::spawn(move || {
+            while !server_stop.load(Ordering::Relaxed) {
+                let v = server_slot.load(Ordering::Acquire);
+                if v % 2 == 1 {
+                    server_slot.store(work(v / 2) * 2 + 2, Ordering::Release);
+                    if park {
+                        caller.unpark();
+                    }
+                } else if park {
+                    thread::park_timeout(Duration::from_millis(10));
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+        });
+        Floor {
+            slot,
+            stop,
+            server: Some(server),
+            park,
+        }
+    }
+
+    /// One round trip (call it from the thread that made the floor).
+    fn call(&self, x: u64) -> u64 {
+        self.slot.store(x * 2 + 1, Ordering::Release);
+        if self.park {
+            if let Some(server) = &self.server {
+                server.thread().unpark();
+            }
+        }
+        loop {
+            let v = self.slot.load(Ordering::Acquire);
+            if v != 0 && v % 2 == 0 {
+                self.slot.store(0, Ordering::Relaxed);
+                return v / 2 - 1;
+            }
+            if self.park {
+                thread::park_timeout(Duration::from_millis(10));
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+impl Drop for Floor {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(server) = self.server.take() {
+            server.thread().unpark();
+            let _ = server.join();
+        }
+    }
+}
+
 #[in_netns(ns)]
 fn attribute_call(ns: &NetNs, x: u64) -> std::io::Result<u64> {
     Ok(work(x))
@@ -195,8 +274,11 @@ fn back_to_back(c: &mut Criterion) {
         .build()
         .expect("tokio");
 
+    let custom = Runtime::builder().build();
+    let floor = Floor::new(false);
     let mut g = c.benchmark_group("back_to_back");
     g.bench_function("direct_call", |b| b.iter(|| work(1)));
+    g.bench_function("spin_slot_floor", |b| b.iter(|| floor.call(1)));
     g.bench_function("setns_in_place", |b| {
         b.iter(|| setns_in_place(&t.file, &t.home, 1))
     });
@@ -218,8 +300,71 @@ fn back_to_back(c: &mut Criterion) {
     });
     g.bench_function("mpsc_thread", |b| b.iter(|| mpsc_call(&mpsc_tx, 1)));
     g.bench_function("ns_run", |b| b.iter(|| t.ns.run(|| work(1)).unwrap()));
+    // A runtime of one's own: its pool is found in the handle's list, no lock.
+    g.bench_function("custom_runtime_run", |b| {
+        b.iter(|| custom.run(&t.ns, || work(1)).unwrap())
+    });
     g.bench_function("in_netns_fn", |b| {
         b.iter(|| attribute_call(&t.ns, 1).unwrap())
+    });
+    g.finish();
+}
+
+/// Open the namespace by name, run, close: per call, what netns-rs's
+/// `run_in(name)` does.
+fn reopen_per_call(c: &mut Criterion) {
+    let t = Target::new();
+    let mut g = c.benchmark_group("reopen_per_call");
+    g.bench_function("setns_in_place_open", |b| {
+        b.iter(|| {
+            let target = File::open(t.path()).unwrap();
+            setns_in_place(&target, &t.home, 1)
+        })
+    });
+    g.bench_function("netns_rs_run_in", |b| {
+        b.iter(|| netns_rs::NetNs::run_in(&t.name, |_| work(1)).unwrap())
+    });
+    g.bench_function("ns_named_run", |b| {
+        b.iter(|| NetNs::named(&t.name).unwrap().run(|| work(1)).unwrap())
+    });
+    g.finish();
+}
+
+/// 300 namespaces visited once each, reading `/proc/thread-self/net/dev` inside:
+/// one iteration is the whole sweep. Warm: the runtime served them before; cold:
+/// a new runtime per sweep (its first call starts a thread).
+fn sweep(c: &mut Criterion) {
+    let namespaces: Vec<NetNs> = (0..300)
+        .map(|_| NetNs::create().expect("create (run as root)"))
+        .collect();
+    let home = File::open("/proc/thread-self/ns/net").expect("open home");
+    let read = || std::fs::read_to_string("/proc/thread-self/net/dev").unwrap().len();
+    let mut g = c.benchmark_group("sweep_300");
+    g.sample_size(10);
+    g.bench_function("setns_in_place", |b| {
+        b.iter(|| {
+            for ns in &namespaces {
+                setns(ns.as_fd(), CloneFlags::CLONE_NEWNET).unwrap();
+                black_box(read());
+                setns(home.as_fd(), CloneFlags::CLONE_NEWNET).unwrap();
+            }
+        })
+    });
+    let warm = Runtime::builder().build();
+    g.bench_function("ns_run_warm", |b| {
+        b.iter(|| {
+            for ns in &namespaces {
+                black_box(warm.run(ns, read).unwrap());
+            }
+        })
+    });
+    g.bench_function("ns_run_cold", |b| {
+        b.iter(|| {
+            let cold = Runtime::builder().build();
+            for ns in &namespaces {
+                black_box(cold.run(ns, read).unwrap());
+            }
+        })
     });
     g.finish();
 }
@@ -240,8 +385,12 @@ fn sparse(c: &mut Criterion) {
         }
         total
     };
+    let floor = Floor::new(true);
     let mut g = c.benchmark_group("sparse");
     g.sample_size(20);
+    g.bench_function("park_unpark_floor", |b| {
+        b.iter_custom(|n| timed(n, &|| floor.call(1)))
+    });
     g.bench_function("setns_in_place", |b| {
         b.iter_custom(|n| timed(n, &|| setns_in_place(&t.file, &t.home, 1)))
     });
@@ -435,6 +584,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = back_to_back, sparse, throughput, throughput_persistent, slow_body, async_calls, async_sleepers
+    targets = back_to_back, sparse, reopen_per_call, sweep, throughput, throughput_persistent, slow_body, async_calls, async_sleepers
 }
 criterion_main!(benches);

@@ -1,7 +1,9 @@
-//! What criterion cannot measure: the CPU that idle namespace threads use, and the
-//! time and memory of 1000 namespaces with one thread each. `cargo bench --bench
-//! scale` (as root) prints the figures and writes them to
-//! `target/ns-bench/scale.json` for `scripts/bench-report.py`.
+//! What criterion cannot measure: the time and memory of 1000 namespaces and a
+//! first call into each, how many runtime threads that leaves, the CPU idle
+//! runtime threads use, and how long after its last handle is dropped a
+//! namespace has no thread of ours left in it. `cargo bench --bench scale` (as
+//! root) prints the figures and writes them to `target/ns-bench/scale.json` for
+//! `scripts/bench-report.py`.
 
 use std::fs;
 use std::time::{Duration, Instant};
@@ -19,20 +21,38 @@ fn clock_ticks() -> f64 {
     }
 }
 
-/// User + system CPU ticks of this process's namespace threads (named `ns-<inode>`).
+/// Runtime threads of this process (named `ns-<inode>`, `nsk-<inode>` or `ns-idle`).
+fn runtime_threads() -> Vec<std::path::PathBuf> {
+    fs::read_dir("/proc/self/task")
+        .expect("tasks")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|dir| {
+            fs::read_to_string(dir.join("comm")).is_ok_and(|name| name.starts_with("ns"))
+        })
+        .collect()
+}
+
+/// How many threads of this process are in the network namespace `inode`.
+fn threads_in(inode: u64) -> usize {
+    let link = format!("net:[{inode}]");
+    fs::read_dir("/proc/self/task")
+        .expect("tasks")
+        .flatten()
+        .filter(|entry| {
+            fs::read_link(entry.path().join("ns/net"))
+                .is_ok_and(|target| target.to_str() == Some(link.as_str()))
+        })
+        .count()
+}
+
+/// User + system CPU ticks of this process's runtime threads.
 fn namespace_thread_ticks() -> u64 {
     let mut total = 0;
-    for entry in fs::read_dir("/proc/self/task").expect("tasks").flatten() {
-        let dir = entry.path();
-        let is_namespace_thread = fs::read_to_string(dir.join("comm"))
-            .map(|name| name.starts_with("ns-4"))
-            .unwrap_or(false);
+    for dir in runtime_threads() {
         let Ok(stat) = fs::read_to_string(dir.join("stat")) else {
             continue;
         };
-        if !is_namespace_thread {
-            continue;
-        }
         // Fields after the parenthesised name: state is field 3; utime 14, stime 15.
         let after_name = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
         let fields: Vec<&str> = after_name.split_whitespace().collect();
@@ -60,12 +80,12 @@ fn main() {
         .keep_alive(Duration::from_secs(120))
         .build();
 
-    // 1. 1000 namespaces, one thread each.
+    // 1. 1000 namespaces and a first call into each.
     let rss_before = rss_kib();
     let start = Instant::now();
     // From one thread per vCPU: the kernel creates network namespaces in parallel.
     let creators = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let namespaces: Vec<NetNs> = std::thread::scope(|s| {
+    let mut namespaces: Vec<NetNs> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..creators)
             .map(|i| {
                 let count = 1000 / creators + usize::from(i < 1000 % creators);
@@ -89,13 +109,34 @@ fn main() {
     }
     let first_call = first_calls.elapsed();
     let total = start.elapsed();
+    let threads_after = runtime_threads().len();
     std::thread::sleep(Duration::from_millis(200));
     let rss_after = rss_kib();
     let rss_growth_mib = (rss_after.saturating_sub(rss_before)) as f64 / 1024.0;
 
-    // 2. Idle: 100 of them (all 1000 threads are idle, in fact) over 5 s.
-    drop(namespaces.into_iter().skip(100).collect::<Vec<_>>());
+    // 2. Release: a namespace called, then its last handle dropped; how long until
+    // no thread of ours is in it.
+    let mut releases: Vec<Duration> = namespaces
+        .drain(..100)
+        .map(|ns| {
+            rt.run(&ns, || ()).expect("call");
+            let inode = ns.inode();
+            let dropped = Instant::now();
+            drop(ns);
+            while threads_in(inode) > 0 {
+                std::thread::yield_now();
+            }
+            dropped.elapsed()
+        })
+        .collect();
+    releases.sort();
+    let release_median_us = releases[releases.len() / 2].as_secs_f64() * 1e6;
+    let release_max_us = releases[releases.len() - 1].as_secs_f64() * 1e6;
+
+    // 3. Idle: every runtime thread, with 100 namespaces still open, over 5 s.
+    drop(namespaces.drain(100..).collect::<Vec<_>>());
     std::thread::sleep(Duration::from_millis(500)); // past every idle spin
+    let idle_threads = runtime_threads().len();
     let window = Duration::from_secs(5);
     let ticks_before = namespace_thread_ticks();
     std::thread::sleep(window);
@@ -107,18 +148,22 @@ fn main() {
         created.as_secs_f64() * 1e3
     );
     println!(
-        "1000 first calls (one thread each):    {:>8.1} ms",
+        "1000 first calls:                      {:>8.1} ms",
         first_call.as_secs_f64() * 1e3
+    );
+    println!("runtime threads after them:            {threads_after:>8}");
+    println!(
+        "last handle dropped -> no thread inside: median {release_median_us:.0} µs, max {release_max_us:.0} µs (100 namespaces)"
     );
     println!(
         "created and first-called, in all:      {:>8.1} ms",
         total.as_secs_f64() * 1e3
     );
-    println!("process RSS growth for 1000 threads:   {rss_growth_mib:>8.1} MiB");
-    println!("CPU of 1000 idle namespace threads, 5 s: {idle_cpu_percent:>6.2} % of one CPU ({ticks} ticks)");
+    println!("process RSS growth for 1000 namespaces: {rss_growth_mib:>7.1} MiB");
+    println!("CPU of {idle_threads} idle runtime threads, 5 s: {idle_cpu_percent:>6.2} % of one CPU ({ticks} ticks)");
 
     let json = format!(
-        "{{\"created_ms\": {:.1}, \"first_calls_ms\": {:.1}, \"total_ms\": {:.1}, \"rss_growth_mib\": {:.1}, \"idle_cpu_percent\": {:.3}, \"idle_threads\": 1000}}\n",
+        "{{\"created_ms\": {:.1}, \"first_calls_ms\": {:.1}, \"total_ms\": {:.1}, \"threads_after\": {threads_after}, \"release_median_us\": {release_median_us:.0}, \"release_max_us\": {release_max_us:.0}, \"rss_growth_mib\": {:.1}, \"idle_cpu_percent\": {:.3}, \"idle_threads\": {idle_threads}}}\n",
         created.as_secs_f64() * 1e3,
         first_call.as_secs_f64() * 1e3,
         total.as_secs_f64() * 1e3,

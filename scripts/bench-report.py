@@ -13,9 +13,12 @@ root = os.path.join(target, "criterion")
 
 # group -> (baseline, rows in order); a row is a bench id under the group.
 GROUPS = {
-    "back_to_back": ("setns_in_place", ["direct_call", "setns_in_place", "netns_rs_run",
-                     "thread_per_call", "spawn_blocking_setns", "mpsc_thread", "ns_run", "in_netns_fn"]),
-    "sparse": ("setns_in_place", ["setns_in_place", "netns_rs_run", "mpsc_thread", "ns_run"]),
+    "back_to_back": ("setns_in_place", ["direct_call", "spin_slot_floor", "setns_in_place", "netns_rs_run",
+                     "thread_per_call", "spawn_blocking_setns", "mpsc_thread", "ns_run",
+                     "custom_runtime_run", "in_netns_fn"]),
+    "sparse": ("setns_in_place", ["park_unpark_floor", "setns_in_place", "netns_rs_run", "mpsc_thread", "ns_run"]),
+    "reopen_per_call": ("netns_rs_run_in", ["setns_in_place_open", "netns_rs_run_in", "ns_named_run"]),
+    "sweep_300": ("setns_in_place", ["setns_in_place", "ns_run_warm", "ns_run_cold"]),
     "throughput": ("setns_in_place/8", [f"{m}/{n}" for n in (1, 2, 8)
                    for m in ("setns_in_place", "mpsc_thread", "ns_run")]),
     "throughput_persistent": ("setns_in_place/8", ["setns_in_place/8", "ns_run/8"]),
@@ -56,25 +59,41 @@ def machine():
     return f"{os.cpu_count()} vCPUs, {cpu}, Linux {platform.release()}"
 
 
+# The floor of a cross-thread call (two threads spinning on one slot), measured in
+# the same run: every latency table carries it as a row and a column of ratios, so
+# that figures from machines whose `setns` costs differ (0.36 µs, 2.1 µs) compare.
+FLOOR = median_ns("back_to_back", "spin_slot_floor")
+# A sweep visits 300 namespaces: its floor is 300 cross-thread calls.
+FLOOR_CALLS = {"sweep_300": 300}
+THROUGHPUT = ("throughput", "throughput_persistent", "slow_body_8_callers")
+
 print(f"Machine: {machine()}\n")
+if FLOOR:
+    print(f"Floor of a cross-thread call in this run (two threads spinning on one slot): {fmt_time(FLOOR)}\n")
 for group, (baseline, rows) in GROUPS.items():
     base = median_ns(group, baseline)
     print(f"### {group}\n")
-    if group in ("throughput", "throughput_persistent", "slow_body_8_callers"):
+    latency = group not in THROUGHPUT
+    floor = FLOOR * FLOOR_CALLS.get(group, 1) if FLOOR else None
+    if not latency:
         print(f"| mechanism | ns per call (median) | calls/s | speed vs `{baseline}` |")
+        print("|---|---:|---:|---:|")
     else:
-        print(f"| mechanism | median | time ÷ `{baseline}` |")
-    print("|---|---:|---:|" + ("---:|" if group in ("throughput", "throughput_persistent", "slow_body_8_callers") else ""))
+        print(f"| mechanism | median | time ÷ `{baseline}` | time ÷ floor |")
+        print("|---|---:|---:|---:|")
+        if floor and group != "back_to_back":
+            print(f"| spin_slot_floor (back_to_back, same run) | {fmt_time(floor)} | {floor / base:.3f} | 1.00 |")
     for row in rows:
         ns = median_ns(group, row.replace("/", os.sep))
         if ns is None:
-            print(f"| {row} | (not run) | |")
+            print(f"| {row} | (not run) | | |" if latency else f"| {row} | (not run) | | |")
             continue
         ratio = ns / base if base else float("nan")
-        if group in ("throughput", "throughput_persistent", "slow_body_8_callers"):
+        if not latency:
             print(f"| {row} | {ns:.0f} | {1e9 / ns:,.0f} | {1 / ratio:.2f}x |")
         else:
-            print(f"| {row} | {fmt_time(ns)} | {ratio:.3f} |")
+            over_floor = f"{ns / floor:.2f}" if floor else ""
+            print(f"| {row} | {fmt_time(ns)} | {ratio:.3f} | {over_floor} |")
     print()
 
 scale = os.path.join(target, "ns-bench", "scale.json")
@@ -84,7 +103,9 @@ if os.path.exists(scale):
     print("### scale\n")
     print("| figure | value |\n|---|---:|")
     print(f"| 1000 namespaces created (`NetNs::create` from one thread per vCPU) | {s['created_ms']:.0f} ms |")
-    print(f"| 1000 first calls (start a namespace thread, `setns`, run) | {s['first_calls_ms']:.0f} ms |")
+    print(f"| 1000 first calls (a runtime thread moves in: `setns`, run) | {s['first_calls_ms']:.0f} ms |")
     print(f"| both, in all | {s['total_ms']:.0f} ms |")
-    print(f"| process RSS growth for 1000 namespace threads | {s['rss_growth_mib']:.1f} MiB |")
-    print(f"| CPU of {s['idle_threads']} idle namespace threads over 5 s | {s['idle_cpu_percent']:.2f} % of one CPU |")
+    print(f"| runtime threads alive after the 1000 first calls | {s.get('threads_after', '?')} |")
+    print(f"| last handle dropped → no thread inside (median / max of 100) | {s.get('release_median_us', 0):.0f} µs / {s.get('release_max_us', 0):.0f} µs |")
+    print(f"| process RSS growth for 1000 namespaces | {s['rss_growth_mib']:.1f} MiB |")
+    print(f"| CPU of {s['idle_threads']} idle runtime threads over 5 s | {s['idle_cpu_percent']:.2f} % of one CPU |")

@@ -8,7 +8,7 @@
 use std::cell::UnsafeCell;
 use std::sync::atomic::Ordering;
 
-use super::sync::{thread, AtomicBool, AtomicU32, Thread};
+use super::sync::{thread, AtomicBool, AtomicU32, Parker};
 use std::time::{Duration, Instant};
 
 const UNSET: u32 = 0;
@@ -21,7 +21,7 @@ pub(crate) struct Latch {
     taken: AtomicBool,
     /// The owner, written by the owner before it first goes SLEEPING and read by
     /// the setter only after it saw SLEEPING.
-    owner: UnsafeCell<Option<Thread>>,
+    owner: UnsafeCell<Option<Parker>>,
 }
 
 // SAFETY: `owner` is written only by the owning thread while the state is UNSET
@@ -42,16 +42,20 @@ impl Latch {
 
     /// UNSET -> SLEEPING, publishing the owner first. Leaves SET and SLEEPING as
     /// they are: either way only SET ends a wait, and a SLEEPING owner is woken.
-    fn announce_sleep(&self) {
-        if self.state.load(Ordering::Acquire) != UNSET {
-            return;
+    /// Returns how the owner parks.
+    fn announce_sleep(&self) -> Parker {
+        // SAFETY: a shared read; the setter only ever reads `owner` too.
+        if let Some(parker) = unsafe { &*self.owner.get() } {
+            return parker.clone(); // announced before
         }
-        // SAFETY: only the owner (the caller of this) writes `owner`, and only
-        // while UNSET, when the setter does not read it (see the Sync impl).
-        unsafe { *self.owner.get() = Some(thread::current()) };
+        let parker = Parker::current();
+        // SAFETY: `owner` is still None, so the state is not SLEEPING and the
+        // setter does not read it (see the Sync impl); only the owner writes it.
+        unsafe { *self.owner.get() = Some(parker.clone()) };
         let _ = self
             .state
             .compare_exchange(UNSET, SLEEPING, Ordering::AcqRel, Ordering::Acquire);
+        parker
     }
 
     pub(crate) fn mark_taken(&self) {
@@ -70,10 +74,10 @@ impl Latch {
     /// Blocks the owner until the latch is set: parks (after any spinning the
     /// caller did with [`Latch::spin`]).
     pub(crate) fn wait(&self) {
-        self.announce_sleep();
+        let parker = self.announce_sleep();
         // `park` can return spuriously.
         while self.state.load(Ordering::Acquire) != SET {
-            park();
+            parker.park();
         }
     }
 
@@ -81,11 +85,11 @@ impl Latch {
     pub(crate) fn wait_for(&self, timeout: Duration) -> bool {
         // Once SLEEPING, the setter will unpark us; staying SLEEPING across calls
         // only costs it one unpark.
-        self.announce_sleep();
+        let parker = self.announce_sleep();
         if self.state.load(Ordering::Acquire) == SET {
             return true;
         }
-        park_for(timeout);
+        parker.park_timeout(timeout);
         self.state.load(Ordering::Acquire) == SET
     }
 
@@ -111,43 +115,10 @@ impl Latch {
         let owner = unsafe { (*latch.owner.get()).clone() };
         latch.state.swap(SET, Ordering::AcqRel);
         if let Some(owner) = owner {
-            unpark(&owner);
+            owner.unpark();
         }
     }
 }
-
-// The owner may have seen SET and gone on to take a lock by the time the setter
-// unparks it. std's token semantics make that harmless; loom's `unpark` resumes a
-// thread blocked on a mutex (tokio-rs/loom#249). Under loom the owner therefore
-// yields instead of parking, and nobody unparks: the latch's state machine is
-// still explored, its parking is not.
-#[cfg(not(loom))]
-fn park() {
-    thread::park();
-}
-
-#[cfg(not(loom))]
-fn park_for(timeout: Duration) {
-    thread::park_timeout(timeout);
-}
-
-#[cfg(not(loom))]
-fn unpark(owner: &Thread) {
-    owner.unpark();
-}
-
-#[cfg(loom)]
-fn park() {
-    thread::yield_now();
-}
-
-#[cfg(loom)]
-fn park_for(_: Duration) {
-    thread::yield_now();
-}
-
-#[cfg(loom)]
-fn unpark(_: &Thread) {}
 
 /// Polls `done` for up to `budget`: a few rounds of pure spinning (a hand-off that is
 /// already under way finishes within them), then yielding, so that on a machine with

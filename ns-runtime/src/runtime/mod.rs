@@ -212,7 +212,7 @@ impl Shared {
         for pool in pools {
             pool.release();
         }
-        self.sched.wake_all();
+        self.sched.close();
     }
 
     /// A thread at home, serving nobody: spins briefly for a demand, then sleeps
@@ -232,8 +232,10 @@ impl Shared {
             if self.is_closed() || remaining.is_zero() {
                 return None;
             }
-            if let Some(pool) = self.sched.sleep_unless_demand(sleeper) {
-                return Some(pool);
+            match self.sched.sleep_unless_demand(sleeper) {
+                sched::Instead::Serve(pool) => return Some(pool),
+                sched::Instead::Exit => return None,
+                sched::Instead::Sleep => {}
             }
             sleeper.park(remaining);
             self.sched.forget_sleeper(sleeper);

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::job::{JobRef, StackJob};
 use super::latch::spin_until;
-use super::sched::Sleeper;
+use super::sched::{Instead, Sleeper};
 use super::sync::{self, AtomicBool, AtomicUsize, Mutex, MutexGuard};
 use super::{place, Shared};
 use crate::error::{Error, Result};
@@ -486,9 +486,16 @@ impl Pool {
         if !self.dedicated {
             // Under the runtime's lock: a demand that came while this worker was
             // counted as awake is taken now, instead of sleeping on it.
-            if let Some(pool) = sched.sleep_unless_demand(&sleeper) {
-                self.forget_sleeper(&sleeper);
-                return Some(Next::Serve(pool));
+            match sched.sleep_unless_demand(&sleeper) {
+                Instead::Serve(pool) => {
+                    self.forget_sleeper(&sleeper);
+                    return Some(Next::Serve(pool));
+                }
+                Instead::Exit => {
+                    self.forget_sleeper(&sleeper);
+                    return Some(Next::Leave);
+                }
+                Instead::Sleep => {}
             }
         }
         sleeper.park(timeout);

@@ -70,6 +70,18 @@ struct State {
     demand: VecDeque<Arc<Pool>>,
     /// Workers that may move, asleep; the one asleep longest first.
     sleepers: VecDeque<Sleeper>,
+    /// The runtime was dropped: nobody goes to sleep any more.
+    closed: bool,
+}
+
+/// What a worker about to sleep does instead, or not.
+pub(crate) enum Instead {
+    /// Serve this pool, which asked for a thread.
+    Serve(Arc<Pool>),
+    /// The runtime was dropped: exit.
+    Exit,
+    /// Nothing: it is registered as asleep (park, then [`Sched::forget_sleeper`]).
+    Sleep,
 }
 
 impl Sched {
@@ -124,24 +136,32 @@ impl Sched {
         pool
     }
 
-    /// Takes a demand if there is one; otherwise registers `sleeper` as asleep
-    /// (the caller then parks, and calls [`Sched::forget_sleeper`] after).
-    pub(crate) fn sleep_unless_demand(&self, sleeper: &Sleeper) -> Option<Arc<Pool>> {
+    /// Takes a demand if there is one, says to exit if the runtime was dropped;
+    /// otherwise registers `sleeper` as asleep.
+    pub(crate) fn sleep_unless_demand(&self, sleeper: &Sleeper) -> Instead {
         let mut state = sync::lock(&self.state);
+        if state.closed {
+            return Instead::Exit;
+        }
         if let Some(pool) = self.take_locked(&mut state) {
-            return Some(pool);
+            return Instead::Serve(pool);
         }
         state.sleepers.push_back(sleeper.clone());
-        None
+        Instead::Sleep
     }
 
     pub(crate) fn forget_sleeper(&self, sleeper: &Sleeper) {
         sync::lock(&self.state).sleepers.retain(|s| !s.is(sleeper));
     }
 
-    /// Wakes every sleeper (the runtime was dropped: they exit).
-    pub(crate) fn wake_all(&self) {
-        let sleepers: Vec<Sleeper> = sync::lock(&self.state).sleepers.drain(..).collect();
+    /// The runtime was dropped: wakes every sleeper (they exit), and nobody
+    /// sleeps here any more.
+    pub(crate) fn close(&self) {
+        let sleepers: Vec<Sleeper> = {
+            let mut state = sync::lock(&self.state);
+            state.closed = true;
+            state.sleepers.drain(..).collect()
+        };
         for sleeper in sleepers {
             sleeper.wake();
         }
