@@ -168,7 +168,15 @@ pub fn audit() -> Result<Audit> {
             });
         }
     }
-    audit.retired = retired;
+    audit.retired = retired
+        .into_iter()
+        .map(|(tid, (kind, home_inode, found_inode))| RetiredThread {
+            tid,
+            kind,
+            home_inode,
+            found_inode,
+        })
+        .collect();
     Ok(audit)
 }
 

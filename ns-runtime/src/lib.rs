@@ -6,9 +6,11 @@
 //! leaks the switch into unrelated work, and work it hands to other threads runs back
 //! in the host namespace.
 //!
-//! This crate never moves a thread you own. Each namespace gets *namespace threads*
-//! that enter it once, at birth, and never leave; [`NetNs::run`] hands a closure to
-//! one of them and blocks until it is done.
+//! This crate never moves a thread you own. [`NetNs::run`] hands a closure to one
+//! of the runtime's own threads that is in the namespace, and blocks until it is
+//! done. Runtime threads move (one `setns` per namespace that differs) only between
+//! bodies, to wherever a call needs one; when the last handle of a namespace is
+//! dropped, they leave it, and the kernel can free it.
 //!
 //! ```no_run
 //! use ns_runtime::NetNs;
@@ -24,13 +26,21 @@
 //! ```
 //!
 //! # Guarantees
-//! - The body runs on a thread that sits in the namespace; no other thread of the
-//!   process changes namespace, so nothing ever needs "setting back".
+//! - The body runs start to finish on a runtime thread that is in the namespace (and
+//!   in the process's own namespaces of every other kind); no thread of yours
+//!   changes namespace, so nothing ever needs "setting back".
 //! - The closure may borrow from the caller; a panic in it is resumed in the caller
 //!   with its payload, and the namespace keeps serving.
-//! - A call made on a namespace thread of the same namespace runs inline; calls from
-//!   namespace A into B and back into A do not deadlock.
-//! - Idle namespace threads sleep (no CPU) and exit after a keep-alive.
+//! - A call made on a runtime thread serving the same namespace runs inline; calls
+//!   from namespace A into B and back into A do not deadlock.
+//! - Dropping the last handle of a namespace makes the runtime's threads leave it:
+//!   idle ones at once, a busy one after its body.
+//! - Idle runtime threads sleep (no CPU) and exit after a keep-alive.
+//! - Thread-locals are not per namespace: a runtime thread serves one namespace
+//!   after another, unless the runtime was built with
+//!   [`Builder::dedicated_threads`].
+//! - A thread that a body moved (through `setns` the attribute cannot see) is found
+//!   before it sleeps or within 64 calls, retired and reported by [`audit`].
 //!
 //! # Beyond one network namespace
 //! - [`NetNs::run_async`] and `#[in_netns] async fn` run async bodies on a tokio

@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use crate::audit::RetiredThread;
 use crate::kind::NsKind;
 
 /// Where a registered thread should be, per kind; kinds not listed: the main
@@ -33,10 +32,14 @@ pub(crate) struct Registered {
     pub(crate) moving: bool,
 }
 
+/// A thread retired because a body moved it: tid, and (kind, inode it served,
+/// inode it was found in).
+pub(crate) type Retired = (u32, (NsKind, u64, u64));
+
 #[derive(Default)]
 struct Registry {
     threads: HashMap<u32, Entry>,
-    retired: Vec<RetiredThread>,
+    retired: Vec<Retired>,
     /// Audits under way: while one scans `/proc`, nothing is swept, so that every
     /// thread it sees is still registered when it looks.
     audits: usize,
@@ -117,15 +120,8 @@ impl Drop for Registration {
 
 /// Records a thread found somewhere a body put it, instead of where it was
 /// serving, as retired.
-pub(crate) fn retire(tid: u32, (kind, home_inode, found_inode): (NsKind, u64, u64)) {
-    with(|r| {
-        r.retired.push(RetiredThread {
-            tid,
-            kind,
-            home_inode,
-            found_inode,
-        })
-    });
+pub(crate) fn retire(tid: u32, moved: (NsKind, u64, u64)) {
+    with(|r| r.retired.push((tid, moved)));
 }
 
 /// An audit under way; see [`Registry::audits`].
@@ -153,7 +149,7 @@ impl AuditGuard {
     }
 
     /// The threads retired since the last audit (each reported once).
-    pub(crate) fn take_retired(&self) -> Vec<RetiredThread> {
+    pub(crate) fn take_retired(&self) -> Vec<Retired> {
         with(|r| std::mem::take(&mut r.retired))
     }
 }
