@@ -9,6 +9,7 @@
 mod anchor;
 #[cfg(all(feature = "tokio", not(loom)))]
 pub(crate) mod driver;
+mod fork;
 mod job;
 mod latch;
 #[cfg(all(test, loom))]
@@ -20,7 +21,7 @@ mod sync;
 mod worker;
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
@@ -90,28 +91,91 @@ impl Default for Config {
 /// ```
 #[derive(Clone)]
 pub struct Runtime {
-    shared: Arc<Shared>,
+    generations: Arc<Generations>,
     /// Shared by the clones of this runtime; when the last one is dropped, the
     /// runtime's idle threads exit at once (busy ones after their body).
     _owner: Arc<Owner>,
 }
 
-struct Owner(Arc<Shared>);
+struct Owner(Arc<Generations>);
 
 impl Drop for Owner {
     fn drop(&mut self) {
-        self.0.close();
+        self.0.current().close();
     }
 }
 
-/// What the threads and pools of a runtime share.
+/// The state of a runtime in this process, and in the processes forked from it.
+///
+/// A child made by `fork` has one thread: every runtime thread of its parent is
+/// gone, while the pools still count them. On its first call, the child starts
+/// from a fresh state (new pools, new threads); the parent's is kept, unused, so
+/// that nothing it points to is freed under a handle's feet.
+struct Generations {
+    config: Config,
+    global: bool,
+    /// The state of this process's generation (a leaked `Box` in `all`).
+    current: AtomicPtr<Arc<Shared>>,
+    // Boxed: `current` points at an element, which must not move when the
+    // vector grows.
+    #[allow(clippy::vec_box)]
+    all: Mutex<Vec<Box<Arc<Shared>>>>,
+}
+
+impl Generations {
+    fn new(config: Config, global: bool) -> Generations {
+        let first = Box::new(Shared::new(config.clone()));
+        Generations {
+            current: AtomicPtr::new(ptr_of(&first)),
+            all: Mutex::new(vec![first]),
+            config,
+            global,
+        }
+    }
+
+    /// The state for this process: one load and a compare, unless a `fork` came
+    /// since it was made.
+    fn current(&self) -> &Arc<Shared> {
+        // SAFETY: `current` points into a Box in `all`, which is never removed or
+        // moved out while `self` lives.
+        let shared = unsafe { &*self.current.load(Ordering::Acquire) };
+        if shared.generation == fork::generation() {
+            return shared;
+        }
+        self.renew()
+    }
+
+    #[cold]
+    fn renew(&self) -> &Arc<Shared> {
+        let mut all = self.all.lock().unwrap_or_else(PoisonError::into_inner);
+        // SAFETY: as in `current`.
+        let shared = unsafe { &*self.current.load(Ordering::Acquire) };
+        if shared.generation == fork::generation() {
+            return shared;
+        }
+        let fresh = Box::new(Shared::new(self.config.clone()));
+        self.current.store(ptr_of(&fresh), Ordering::Release);
+        all.push(fresh);
+        // SAFETY: as in `current`: just stored, and kept in `all`.
+        unsafe { &*self.current.load(Ordering::Acquire) }
+    }
+}
+
+/// The address of a boxed state, which stays put while the box lives.
+fn ptr_of(shared: &Arc<Shared>) -> *mut Arc<Shared> {
+    (shared as *const Arc<Shared>).cast_mut()
+}
+
+/// What the threads and pools of a runtime share (in one process).
 pub(crate) struct Shared {
-    /// Tells this runtime's pool from another's in an anchor's list.
+    /// Tells this runtime's pool from another's in an anchor's list (and a forked
+    /// child's from its parent's).
     id: usize,
+    /// The `fork` generation of the process that made it.
+    generation: usize,
     pub(crate) config: Config,
     pub(crate) sched: sched::Sched,
     closed: AtomicBool,
-    global: bool,
     /// Every pool made, to release them when the runtime is dropped.
     pools: Mutex<Vec<Weak<Pool>>>,
 }
@@ -133,18 +197,11 @@ impl Runtime {
     }
 
     fn with_config(config: Config, global: bool) -> Runtime {
-        static IDS: AtomicUsize = AtomicUsize::new(1);
-        let shared = Arc::new(Shared {
-            id: IDS.fetch_add(1, Ordering::Relaxed),
-            config,
-            sched: sched::Sched::new(),
-            closed: AtomicBool::new(false),
-            global,
-            pools: Mutex::new(Vec::new()),
-        });
+        fork::watch();
+        let generations = Arc::new(Generations::new(config, global));
         Runtime {
-            _owner: Arc::new(Owner(Arc::clone(&shared))),
-            shared,
+            _owner: Arc::new(Owner(Arc::clone(&generations))),
+            generations,
         }
     }
 
@@ -158,7 +215,7 @@ impl Runtime {
             // Already inside (a nested call on a thread serving this target).
             return Ok(f());
         }
-        anchor.pool(&self.shared).run(f)
+        anchor.pool(self.generations.current()).run(f)
     }
 
     /// Runs the future that `f` makes on the async thread of `anchor`'s target.
@@ -173,22 +230,34 @@ impl Runtime {
         Fut: std::future::Future<Output = R> + 'static,
         R: Send + 'static,
     {
-        let pool = Arc::clone(anchor.pool(&self.shared));
+        let pool = Arc::clone(anchor.pool(self.generations.current()));
         async move { driver::run(pool, f).await }
     }
 
     /// The maximum number of threads per namespace of this runtime.
     pub fn max_threads_per_ns(&self) -> usize {
-        self.shared.config.max_threads
+        self.generations.config.max_threads
     }
 
     /// How long an idle thread of this runtime waits for work before it exits.
     pub fn keep_alive(&self) -> Duration {
-        self.shared.config.keep_alive
+        self.generations.config.keep_alive
     }
 }
 
 impl Shared {
+    fn new(config: Config) -> Arc<Shared> {
+        static IDS: AtomicUsize = AtomicUsize::new(1);
+        Arc::new(Shared {
+            id: IDS.fetch_add(1, Ordering::Relaxed),
+            generation: fork::generation(),
+            config,
+            sched: sched::Sched::new(),
+            closed: AtomicBool::new(false),
+            pools: Mutex::new(Vec::new()),
+        })
+    }
+
     pub(crate) fn track(&self, pool: &Arc<Pool>) {
         let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
         pools.retain(|pool| pool.strong_count() > 0);
@@ -246,8 +315,8 @@ impl Shared {
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
-            .field("global", &self.shared.global)
-            .field("config", &self.shared.config)
+            .field("global", &self.generations.global)
+            .field("config", &self.generations.config)
             .finish_non_exhaustive()
     }
 }

@@ -1,0 +1,113 @@
+//! A process forked from one that used the runtime gets working fresh threads in
+//! the child, never a hang: after a real `fork`, and inside `Command::pre_exec`
+//! (which runs in a forked child).
+
+#[macro_use]
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::time::Duration;
+
+use common::thread_net_inode;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, ForkResult};
+use ns_runtime::NetNs;
+
+// The tests in this file run one at a time: a fork copies whatever other test
+// threads hold at that moment.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `child` in a forked child process (killed by an alarm after 10 s, so a
+/// hang fails instead of blocking the suite); returns its exit code.
+fn in_forked_child(child: impl FnOnce() -> bool) -> i32 {
+    // SAFETY: the child only runs `child` and exits; what it calls (the runtime,
+    // allocation, thread creation) is what this test is about, on glibc, whose
+    // malloc and thread creation work in a child of a multi-threaded process.
+    match unsafe { fork() }.expect("fork") {
+        ForkResult::Child => {
+            // SAFETY: alarm has no memory preconditions.
+            unsafe { libc::alarm(10) };
+            let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(false);
+            // SAFETY: leaves the child at once, without running the parent's atexit
+            // handlers or destructors twice.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+        }
+        ForkResult::Parent { child } => match waitpid(child, None).expect("waitpid") {
+            WaitStatus::Exited(_, code) => code,
+            other => panic!("the child did not exit normally (a hang ends in SIGALRM): {other:?}"),
+        },
+    }
+}
+
+#[test]
+fn a_call_in_a_forked_child_gets_fresh_threads() {
+    require_root!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let ns = NetNs::create().unwrap();
+    // Threads of the parent are inside, waiting or asleep, when it forks.
+    assert_eq!(ns.run(thread_net_inode).unwrap(), ns.inode());
+    std::thread::sleep(Duration::from_millis(1));
+    let code = in_forked_child(|| {
+        let inside = ns.run(thread_net_inode).unwrap() == ns.inode();
+        let again = ns.run(thread_net_inode).unwrap() == ns.inode();
+        // The same namespace opened anew in the child.
+        let path = format!("/proc/{}/fd/{}", std::process::id(), {
+            use std::os::fd::{AsFd, AsRawFd};
+            ns.as_fd().as_raw_fd()
+        });
+        let reopened = NetNs::from_path(path).unwrap();
+        let reopened_inside = reopened.run(thread_net_inode).unwrap() == ns.inode();
+        inside && again && reopened_inside
+    });
+    assert_eq!(code, 0, "the child's calls failed");
+    // And the parent keeps serving.
+    assert_eq!(ns.run(thread_net_inode).unwrap(), ns.inode());
+}
+
+#[test]
+fn an_async_call_in_a_forked_child_gets_a_fresh_thread() {
+    require_root!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let ns = NetNs::create().unwrap();
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let inode = tokio.block_on(ns.run_async(|| async { thread_net_inode() })).unwrap();
+    assert_eq!(inode, ns.inode());
+    drop(tokio);
+    let code = in_forked_child(|| {
+        let tokio = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let inode = tokio
+            .block_on(ns.run_async(|| async { thread_net_inode() }))
+            .unwrap();
+        inode == ns.inode()
+    });
+    assert_eq!(code, 0, "the child's async call failed");
+}
+
+#[test]
+fn a_call_inside_pre_exec_runs_in_the_namespace() {
+    require_root!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let ns = NetNs::create().unwrap();
+    assert_eq!(ns.run(thread_net_inode).unwrap(), ns.inode());
+    let target = ns.inode();
+    let child_ns = ns.clone();
+    let mut command = Command::new("true");
+    // SAFETY: the hook runs in the forked child before exec; it uses the runtime,
+    // which is what this test is about (glibc: allocation and threads work there).
+    unsafe {
+        command.pre_exec(move || {
+            let inode = child_ns.run(thread_net_inode).map_err(std::io::Error::from)?;
+            if inode == target {
+                Ok(())
+            } else {
+                Err(std::io::Error::other("ran outside the namespace"))
+            }
+        });
+    }
+    let status = command.status().expect("the hook's call failed or hung");
+    assert!(status.success());
+}
