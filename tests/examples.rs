@@ -151,7 +151,6 @@ fn each_example_without_privileges_fails_with_its_error_and_the_hint() {
         // Every example gets a pid (inspect_pid needs one, the others ignore it).
         let out = common::without_capabilities(dir.join(name))
             .arg(std::process::id().to_string())
-            .env_remove("RUST_BACKTRACE")
             .output()
             .unwrap_or_else(|e| panic!("run example {name}: {e}"));
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -184,7 +184,8 @@ macro_rules! require_root {
 }
 
 /// A command that runs `program` without any capability: under `setpriv` with every
-/// capability dropped when this process has some (as root), as is otherwise.
+/// capability dropped when this process has `CAP_SYS_ADMIN` (as root), as is
+/// otherwise (an unprivileged process has none to drop).
 pub fn without_capabilities(program: impl AsRef<OsStr>) -> Command {
     if !has_cap_sys_admin() {
         return Command::new(program);
