@@ -138,11 +138,13 @@ fn built_examples() -> PathBuf {
     profile_dir.join("examples")
 }
 
+/// Every example, run as a program without capabilities, ends with status 1 and its
+/// error's message, hint included.
 fn each_example_without_privileges_fails_with_its_error_and_the_hint() {
     let dir = built_examples();
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut ran = 0;
-    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")).unwrap()
-    {
+    for entry in std::fs::read_dir(sources).unwrap() {
         let path = entry.unwrap().path();
         if path.extension() != Some("rs".as_ref()) {
             continue;
