@@ -3,6 +3,9 @@
 //!
 //! Run as root: `cargo run --example hello_netns`
 
+#[path = "support/main_error.rs"]
+mod main_error;
+
 use std::net::TcpListener;
 
 use ns_runtime::NetNs;
@@ -13,7 +16,7 @@ fn net_ns_of_this_thread() -> std::io::Result<String> {
         .to_string())
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), main_error::MainError> {
     let ns = NetNs::create()?;
     ns.set_loopback_up()?;
     println!("created          {ns:?}");

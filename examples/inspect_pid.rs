@@ -6,6 +6,9 @@
 //! Run as root: `cargo run --example inspect_pid -- PID` (for example the pid of a
 //! container's first process, or of `unshare --net --uts --mount sleep 600`).
 
+#[path = "support/main_error.rs"]
+mod main_error;
+
 use std::io;
 
 use ns_runtime::{Mount, Namespaces, NsSet};
@@ -37,7 +40,7 @@ pub fn inspect(pid: u32) -> Result<Report, Box<dyn std::error::Error>> {
     })
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), main_error::MainError> {
     let pid: u32 = std::env::args()
         .nth(1)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "usage: inspect_pid PID"))?

@@ -5,6 +5,8 @@
 //! Run as root: `cargo run --example rtnetlink_inside` (makes a namespace named
 //! `nsrt-example-PID`, shows `ip -n NAME addr`, and removes it again).
 
+#[path = "support/main_error.rs"]
+mod main_error;
 #[path = "support/netlink.rs"]
 mod netlink;
 
@@ -49,7 +51,7 @@ pub fn ip_addr_of(name: &str) -> io::Result<String> {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), main_error::MainError> {
     let name = format!("nsrt-example-{}", std::process::id());
     let ns = NetNs::create_named(&name)?;
     let result = async {

@@ -8,6 +8,8 @@
 //!
 //! Run as root: `cargo run --example veth_tcp`
 
+#[path = "support/main_error.rs"]
+mod main_error;
 #[path = "support/netlink.rs"]
 mod netlink;
 
@@ -113,7 +115,7 @@ pub async fn round_trip(ns: &NetNs, veth: &Veth, request: &[u8]) -> io::Result<V
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), main_error::MainError> {
     let name = format!("nsrt-example-{}", std::process::id());
     let ns = NetNs::create_named(&name)?;
     let veth = Veth::for_this_process();

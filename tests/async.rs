@@ -77,7 +77,6 @@ fn tokio_multi_thread(tids: Arc<Mutex<HashSet<u32>>>) -> tokio::runtime::Runtime
         .expect("tokio runtime")
 }
 
-#[test]
 fn bodies_run_inside_from_any_executor_and_need_not_be_send() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -105,7 +104,6 @@ fn bodies_run_inside_from_any_executor_and_need_not_be_send() {
     assert_threads_where_they_belong();
 }
 
-#[test]
 fn a_call_future_does_nothing_until_polled() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -118,7 +116,6 @@ fn a_call_future_does_nothing_until_polled() {
     assert!(ran.load(Ordering::SeqCst));
 }
 
-#[test]
 fn a_hundred_tasks_into_four_namespaces_never_move_the_runtime_threads() {
     require_root!();
     let namespaces: Vec<TestNs> = (0..4).map(|i| TestNs::new(&format!("async{i}"))).collect();
@@ -212,7 +209,6 @@ fn wait_until(what: &str, condition: impl Fn() -> bool) {
     }
 }
 
-#[test]
 fn dropping_the_call_future_cancels_the_body_and_the_namespace_keeps_serving() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -265,7 +261,6 @@ async fn panics_inside(ns: &NetNs) -> io::Result<()> {
     panic!("boom in {}", inode_here()?);
 }
 
-#[test]
 fn a_panic_in_an_async_body_reaches_the_awaiting_task() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -297,7 +292,6 @@ fn a_panic_in_an_async_body_reaches_the_awaiting_task() {
     assert_threads_where_they_belong();
 }
 
-#[test]
 fn a_thousand_sleeping_bodies_share_one_thread() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -344,7 +338,6 @@ fn a_thousand_sleeping_bodies_share_one_thread() {
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
 }
 
-#[test]
 fn sync_calls_inside_an_async_body_run_inline_and_other_namespaces_are_reachable() {
     require_root!();
     let a = NetNs::create().unwrap();
@@ -360,7 +353,6 @@ fn sync_calls_inside_an_async_body_run_inline_and_other_namespaces_are_reachable
     assert_eq!(other, b.inode());
 }
 
-#[test]
 fn the_async_thread_exits_after_the_keep_alive_and_comes_back() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -395,7 +387,6 @@ fn socket_namespace(fd: &impl AsRawFd) -> u64 {
         .unwrap()
 }
 
-#[test]
 fn sockets_made_inside_belong_to_the_namespace_and_serve_from_a_tokio_program() {
     require_root!();
     let t = TestNs::new("sockets");
@@ -435,4 +426,16 @@ fn sockets_made_inside_belong_to_the_namespace_and_serve_from_a_tokio_program() 
     client.read_exact(&mut reply).unwrap();
     assert_eq!(&reply, b"pong");
     assert_eq!(&runtime.block_on(server).unwrap(), b"ping");
+}
+
+tests! {
+    bodies_run_inside_from_any_executor_and_need_not_be_send,
+    a_call_future_does_nothing_until_polled,
+    a_hundred_tasks_into_four_namespaces_never_move_the_runtime_threads,
+    dropping_the_call_future_cancels_the_body_and_the_namespace_keeps_serving,
+    a_panic_in_an_async_body_reaches_the_awaiting_task,
+    a_thousand_sleeping_bodies_share_one_thread,
+    sync_calls_inside_an_async_body_run_inline_and_other_namespaces_are_reachable,
+    the_async_thread_exits_after_the_keep_alive_and_comes_back,
+    sockets_made_inside_belong_to_the_namespace_and_serve_from_a_tokio_program,
 }

@@ -105,7 +105,6 @@ impl Probe for Service {
     }
 }
 
-#[test]
 fn the_body_runs_inside_and_the_caller_stays_home() {
     require_root!();
     let home = thread_net_inode();
@@ -115,7 +114,6 @@ fn the_body_runs_inside_and_the_caller_stays_home() {
     assert_threads_where_they_belong();
 }
 
-#[test]
 fn a_socket_made_inside_is_returned() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -126,7 +124,6 @@ fn a_socket_made_inside_is_returned() {
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
 
-#[test]
 fn errors_and_early_returns_come_back() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -138,7 +135,6 @@ fn errors_and_early_returns_come_back() {
     assert_eq!(returns_early(&ns, false).unwrap(), "late");
 }
 
-#[test]
 fn a_panic_comes_back_and_the_namespace_keeps_serving() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -148,7 +144,6 @@ fn a_panic_comes_back_and_the_namespace_keeps_serving() {
     assert_eq!(inode_inside(&ns).unwrap(), ns.inode());
 }
 
-#[test]
 fn owned_handles_patterns_generics_and_lifetimes() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -158,7 +153,6 @@ fn owned_handles_patterns_generics_and_lifetimes() {
     assert_eq!(first_word(&ns, &text).unwrap(), "hello");
 }
 
-#[test]
 fn methods_with_every_receiver_and_trait_impls() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -173,4 +167,13 @@ fn methods_with_every_receiver_and_trait_impls() {
     assert_eq!(Arc::clone(&svc).shared().unwrap(), ns.inode());
     let svc = Arc::into_inner(svc).unwrap();
     assert_eq!(svc.into_inode().unwrap(), ns.inode());
+}
+
+tests! {
+    the_body_runs_inside_and_the_caller_stays_home,
+    a_socket_made_inside_is_returned,
+    errors_and_early_returns_come_back,
+    a_panic_comes_back_and_the_namespace_keeps_serving,
+    owned_handles_patterns_generics_and_lifetimes,
+    methods_with_every_receiver_and_trait_impls,
 }

@@ -29,7 +29,6 @@ fn audit_until(what: &str, mut done: impl FnMut(&ns_runtime::Audit) -> bool) -> 
 // The tests in this file run one at a time: each asserts on the whole process.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-#[test]
 fn namespace_threads_at_home_are_clean() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -41,7 +40,6 @@ fn namespace_threads_at_home_are_clean() {
     assert!(audit.threads_checked >= 4, "{audit:#?}");
 }
 
-#[test]
 fn a_thread_that_called_setns_is_reported_until_it_ends() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -85,7 +83,6 @@ fn a_thread_that_called_setns_is_reported_until_it_ends() {
     });
 }
 
-#[test]
 fn a_namespace_thread_moved_by_a_body_is_retired_and_never_reused() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -121,7 +118,6 @@ fn a_namespace_thread_moved_by_a_body_is_retired_and_never_reused() {
     assert_ne!(tid, moved_tid);
 }
 
-#[test]
 fn threads_of_ours_that_are_exiting_are_never_strays() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -153,4 +149,11 @@ fn threads_of_ours_that_are_exiting_are_never_strays() {
             audits += 1;
         }
     });
+}
+
+tests! {
+    namespace_threads_at_home_are_clean,
+    a_thread_that_called_setns_is_reported_until_it_ends,
+    a_namespace_thread_moved_by_a_body_is_retired_and_never_reused,
+    threads_of_ours_that_are_exiting_are_never_strays,
 }

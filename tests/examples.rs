@@ -1,10 +1,11 @@
 //! The examples that use third-party async crates inside namespaces, run as
 //! tests: their functions are compiled in here as modules (their `main`s are not
-//! called) and checked from outside with `ip`.
+//! called) and checked from outside with `ip`. And every example, run as a program
+//! without privileges, fails with its error's message and hint, not a `Debug` dump.
 
 // The examples are written as crate roots, where their `pub` items are reachable.
 #![allow(unreachable_pub)]
-// Each example brings its own copy of `examples/support/netlink.rs`.
+// Each example brings its own copy of the modules in `examples/support/`.
 #![allow(clippy::duplicate_mod)]
 
 #[macro_use]
@@ -18,6 +19,7 @@ mod rtnetlink_inside;
 mod veth_tcp;
 
 use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{assert_threads_where_they_belong, TestNs};
@@ -39,7 +41,6 @@ fn host_has_link(name: &str) -> bool {
         .success()
 }
 
-#[test]
 fn rtnetlink_in_an_async_fn_configures_the_namespace_not_the_host() {
     require_root!();
     let t = TestNs::new("rtnl");
@@ -60,7 +61,6 @@ fn rtnetlink_in_an_async_fn_configures_the_namespace_not_the_host() {
     assert_threads_where_they_belong();
 }
 
-#[test]
 fn a_tokio_program_serves_tcp_inside_to_a_client_outside_through_veth() {
     require_root!();
     let t = TestNs::new("veth");
@@ -96,7 +96,6 @@ fn a_tokio_program_serves_tcp_inside_to_a_client_outside_through_veth() {
 #[path = "../examples/inspect_pid.rs"]
 mod inspect_pid;
 
-#[test]
 fn inspecting_a_process_by_pid_reports_its_hostname_interfaces_and_mounts() {
     require_root!();
     let host_name = nix::unistd::gethostname().unwrap();
@@ -118,4 +117,64 @@ fn inspecting_a_process_by_pid_reports_its_hostname_interfaces_and_mounts() {
     );
     assert_eq!(nix::unistd::gethostname().unwrap(), host_name);
     assert_threads_where_they_belong();
+}
+
+/// Builds the examples (nothing to do after `cargo test`, which builds them) and
+/// returns the directory they are in: beside this test binary's `deps/`.
+fn built_examples() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let mut build = Command::new(cargo);
+    build
+        .args(["build", "--quiet", "--examples", "--target-dir"])
+        .arg(profile_dir.parent().unwrap())
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    let status = build.status().expect("run cargo");
+    assert!(status.success(), "cargo build --examples failed");
+    profile_dir.join("examples")
+}
+
+/// Every example, run as a program without capabilities, ends with status 1 and its
+/// error's message, hint included.
+fn each_example_without_privileges_fails_with_its_error_and_the_hint() {
+    let dir = built_examples();
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut ran = 0;
+    for entry in std::fs::read_dir(sources).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension() != Some("rs".as_ref()) {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_str().unwrap();
+        // Every example gets a pid (inspect_pid needs one, the others ignore it).
+        let out = common::without_capabilities(dir.join(name))
+            .arg(std::process::id().to_string())
+            .output()
+            .unwrap_or_else(|e| panic!("run example {name}: {e}"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.starts_with("Error: "), "{name}: {stderr}");
+        assert!(
+            stderr.contains(" was refused: ")
+                && stderr.contains("; namespace operations need CAP_SYS_ADMIN (run as root"),
+            "{name}, no hint: {stderr}"
+        );
+        assert!(
+            !stderr.contains("PermissionDenied {") && !stderr.contains("Os {"),
+            "{name}, a Debug dump: {stderr}"
+        );
+        ran += 1;
+    }
+    assert!(ran >= 4, "only {ran} examples found");
+}
+
+tests! {
+    rtnetlink_in_an_async_fn_configures_the_namespace_not_the_host,
+    a_tokio_program_serves_tcp_inside_to_a_client_outside_through_veth,
+    inspecting_a_process_by_pid_reports_its_hostname_interfaces_and_mounts,
+    each_example_without_privileges_fails_with_its_error_and_the_hint,
 }

@@ -43,7 +43,6 @@ fn with_threads_refused(cgroup: &str, name: &str) {
     assert_eq!(ns.run(thread_net_inode).unwrap(), ns.inode());
 }
 
-#[test]
 fn refused_thread_creation_is_a_typed_error_and_the_call_can_be_retried() {
     if let Ok(spec) = std::env::var(CHILD_ENV) {
         let (cgroup, name) = spec.split_once('|').unwrap();
@@ -101,7 +100,6 @@ fn default_ttl() -> u32 {
         .unwrap()
 }
 
-#[test]
 fn a_freed_namespace_is_not_confused_with_a_later_one_reusing_its_inode() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -167,4 +165,9 @@ fn reuse_of_a_freed_namespace(rt: &Runtime) -> Option<NetNs> {
         }
     }
     None
+}
+
+tests! {
+    refused_thread_creation_is_a_typed_error_and_the_call_can_be_retried,
+    a_freed_namespace_is_not_confused_with_a_later_one_reusing_its_inode,
 }

@@ -18,7 +18,6 @@ fn ip(args: &[&str]) -> std::process::Output {
         .expect("run ip (iproute2)")
 }
 
-#[test]
 fn current_is_the_calling_threads_namespace() {
     require_root!();
     let here = NetNs::current().unwrap();
@@ -27,7 +26,6 @@ fn current_is_the_calling_threads_namespace() {
     assert_eq!(here, NetNs::from_path("/proc/self/ns/net").unwrap());
 }
 
-#[test]
 fn create_makes_a_new_namespace_without_moving_the_caller() {
     require_root!();
     let before = thread_net_inode();
@@ -37,7 +35,6 @@ fn create_makes_a_new_namespace_without_moving_the_caller() {
     assert_eq!(ns.name(), None);
 }
 
-#[test]
 fn two_paths_to_one_namespace_are_equal_and_hash_alike() {
     require_root!();
     let t = TestNs::new("eq");
@@ -49,7 +46,6 @@ fn two_paths_to_one_namespace_are_equal_and_hash_alike() {
     assert_eq!(set.len(), 2);
 }
 
-#[test]
 fn debug_shows_name_and_inode() {
     require_root!();
     let t = TestNs::new("dbg");
@@ -59,7 +55,6 @@ fn debug_shows_name_and_inode() {
     assert_eq!(t.ns.name(), Some(t.name.as_str()));
 }
 
-#[test]
 fn iproute2_sees_a_namespace_we_named() {
     require_root!();
     let t = TestNs::new("ipsees");
@@ -69,7 +64,6 @@ fn iproute2_sees_a_namespace_we_named() {
     assert_eq!(seen.trim(), format!("net:[{}]", t.ns.inode()));
 }
 
-#[test]
 fn we_open_a_namespace_iproute2_made_and_it_removes_ours() {
     require_root!();
     let name = unique_name("ipmade");
@@ -89,7 +83,6 @@ fn we_open_a_namespace_iproute2_made_and_it_removes_ours() {
     ));
 }
 
-#[test]
 fn a_taken_name_is_an_error_that_changes_nothing() {
     require_root!();
     let t = TestNs::new("taken");
@@ -103,7 +96,6 @@ fn a_taken_name_is_an_error_that_changes_nothing() {
     );
 }
 
-#[test]
 fn invalid_names_are_refused_before_touching_anything() {
     for name in ["", ".", "..", "a/b", "/etc/passwd", &"n".repeat(256)] {
         for result in [
@@ -121,7 +113,6 @@ fn invalid_names_are_refused_before_touching_anything() {
     }
 }
 
-#[test]
 fn a_missing_path_is_not_found() {
     let err = NetNs::from_path("/nonexistent/ns").unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
@@ -132,7 +123,6 @@ fn a_missing_path_is_not_found() {
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
 
-#[test]
 fn files_that_are_not_namespaces_are_refused() {
     let dir = std::env::temp_dir().join(unique_name("notns"));
     std::fs::write(&dir, b"not a namespace").unwrap();
@@ -149,7 +139,6 @@ fn files_that_are_not_namespaces_are_refused() {
     }
 }
 
-#[test]
 fn a_namespace_of_another_kind_is_refused_and_named() {
     let err = NetNs::from_path("/proc/self/ns/mnt").unwrap_err();
     match &err {
@@ -167,7 +156,6 @@ fn a_namespace_of_another_kind_is_refused_and_named() {
     );
 }
 
-#[test]
 fn a_namespace_removed_while_in_use_keeps_serving() {
     require_root!();
     let t = TestNs::new("removed");
@@ -180,7 +168,6 @@ fn a_namespace_removed_while_in_use_keeps_serving() {
     }
 }
 
-#[test]
 fn loopback_comes_up_on_request() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -195,4 +182,20 @@ fn loopback_comes_up_on_request() {
     assert_eq!(down.raw_os_error(), Some(libc::ENETUNREACH), "{down}");
     ns.set_loopback_up().unwrap();
     connect(&ns).unwrap();
+}
+
+tests! {
+    current_is_the_calling_threads_namespace,
+    create_makes_a_new_namespace_without_moving_the_caller,
+    two_paths_to_one_namespace_are_equal_and_hash_alike,
+    debug_shows_name_and_inode,
+    iproute2_sees_a_namespace_we_named,
+    we_open_a_namespace_iproute2_made_and_it_removes_ours,
+    a_taken_name_is_an_error_that_changes_nothing,
+    invalid_names_are_refused_before_touching_anything,
+    a_missing_path_is_not_found,
+    files_that_are_not_namespaces_are_refused,
+    a_namespace_of_another_kind_is_refused_and_named,
+    a_namespace_removed_while_in_use_keeps_serving,
+    loopback_comes_up_on_request,
 }

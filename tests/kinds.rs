@@ -56,7 +56,6 @@ fn host_mounts() -> String {
     fs::read_to_string("/proc/self/mounts").unwrap()
 }
 
-#[test]
 fn uts_hostname_inside_is_the_namespaces_and_the_hosts_is_unchanged() {
     require_root!();
     let host = hostname();
@@ -96,7 +95,6 @@ impl Drop for TempDir {
     }
 }
 
-#[test]
 fn a_tmpfs_mounted_inside_a_mount_namespace_stays_inside() {
     require_root!();
     let before = roots_and_cwds();
@@ -135,7 +133,6 @@ fn a_tmpfs_mounted_inside_a_mount_namespace_stays_inside() {
     assert_threads_where_they_belong();
 }
 
-#[test]
 fn ipc_and_cgroup_namespaces_are_entered() {
     require_root!();
     for kind in [NsKind::Ipc, NsKind::Cgroup] {
@@ -156,7 +153,6 @@ fn ipc_and_cgroup_namespaces_are_entered() {
     assert_threads_where_they_belong();
 }
 
-#[test]
 fn user_pid_and_time_are_refused_with_typed_errors() {
     require_root!();
     for kind in [NsKind::User, NsKind::Pid, NsKind::Time] {
@@ -192,7 +188,6 @@ fn user_pid_and_time_are_refused_with_typed_errors() {
     ));
 }
 
-#[test]
 fn the_namespaces_of_a_process_are_entered_together() {
     require_root!();
     let before = roots_and_cwds();
@@ -240,7 +235,6 @@ fn the_namespaces_of_a_process_are_entered_together() {
     assert_threads_where_they_belong();
 }
 
-#[test]
 fn a_set_made_of_handles_shares_threads_with_an_equal_set() {
     require_root!();
     let net = NetNs::create().unwrap();
@@ -280,7 +274,6 @@ async fn mount_inode_later(set: &NsSet) -> std::io::Result<u64> {
     Ok(inode_here(NsKind::Mnt))
 }
 
-#[test]
 fn the_in_ns_attribute_runs_bodies_in_every_member() {
     require_root!();
     let net = NetNs::create().unwrap();
@@ -317,4 +310,14 @@ fn the_in_ns_attribute_runs_bodies_in_every_member() {
         .unwrap();
     assert_eq!(inside, mnt.inode());
     assert_threads_where_they_belong();
+}
+
+tests! {
+    uts_hostname_inside_is_the_namespaces_and_the_hosts_is_unchanged,
+    a_tmpfs_mounted_inside_a_mount_namespace_stays_inside,
+    ipc_and_cgroup_namespaces_are_entered,
+    user_pid_and_time_are_refused_with_typed_errors,
+    the_namespaces_of_a_process_are_entered_together,
+    a_set_made_of_handles_shares_threads_with_an_equal_set,
+    the_in_ns_attribute_runs_bodies_in_every_member,
 }

@@ -43,7 +43,6 @@ fn add_inside(ns: &NetNs, a: u64, b: u64) -> std::io::Result<u64> {
     Ok(a + b)
 }
 
-#[test]
 fn steady_state_calls_do_not_allocate() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -61,4 +60,8 @@ fn steady_state_calls_do_not_allocate() {
     }
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
     assert_eq!(allocations, 0, "20000 calls allocated {allocations} times");
+}
+
+tests! {
+    steady_state_calls_do_not_allocate,
 }

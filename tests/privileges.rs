@@ -6,7 +6,6 @@
 mod common;
 
 use std::io;
-use std::process::Command;
 
 use common::{has_cap_sys_admin, thread_net_inode, TestNs};
 use ns_runtime::{in_netns, Error, NetNs};
@@ -105,7 +104,6 @@ fn without_capabilities(name: &str) {
     assert_eq!(thread_net_inode(), host);
 }
 
-#[test]
 fn entering_without_cap_sys_admin_is_a_typed_permission_error() {
     if let Ok(name) = std::env::var(CHILD_ENV) {
         without_capabilities(&name);
@@ -113,13 +111,7 @@ fn entering_without_cap_sys_admin_is_a_typed_permission_error() {
     }
     require_root!();
     let t = TestNs::new("nocaps");
-    let out = Command::new("setpriv")
-        .args([
-            "--bounding-set=-all",
-            "--inh-caps=-all",
-            "--ambient-caps=-all",
-        ])
-        .arg(std::env::current_exe().unwrap())
+    let out = common::without_capabilities(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "entering_without_cap_sys_admin_is_a_typed_permission_error",
@@ -136,4 +128,48 @@ fn entering_without_cap_sys_admin_is_a_typed_permission_error() {
         stdout.contains("1 passed"),
         "the child ran no test:\n{stdout}"
     );
+}
+
+/// The test above, run by this binary in a child without capabilities: not run, and
+/// the summary says so and why; under `CI=true` a failure instead.
+fn without_privileges_a_test_that_needs_them_is_reported_ignored_with_the_reason() {
+    let test = "entering_without_cap_sys_admin_is_a_typed_permission_error";
+    let run = |ci: bool| {
+        let mut child = common::without_capabilities(std::env::current_exe().unwrap());
+        child
+            .args(["--exact", test, "--color=never"])
+            .env_remove(CHILD_ENV)
+            .env_remove("CI");
+        if ci {
+            child.env("CI", "true");
+        }
+        let out = child.output().expect("run the test binary");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        (
+            out.status.success(),
+            stdout + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+
+    let (passed, output) = run(false);
+    assert!(passed, "{output}");
+    let line = format!("test {test} ... ignored (needs CAP_SYS_ADMIN: run the tests as root");
+    assert!(output.contains(&line), "no reason given:\n{output}");
+    assert!(
+        output.contains("test result: ok. 0 passed; 0 failed; 1 ignored;"),
+        "{output}"
+    );
+
+    let (passed, output) = run(true);
+    assert!(!passed, "{output}");
+    assert!(output.contains("(CI=true: not skipping)"), "{output}");
+    assert!(
+        output.contains("test result: FAILED. 0 passed; 1 failed;"),
+        "{output}"
+    );
+}
+
+tests! {
+    entering_without_cap_sys_admin_is_a_typed_permission_error,
+    without_privileges_a_test_that_needs_them_is_reported_ignored_with_the_reason,
 }

@@ -15,7 +15,6 @@ use common::{
 };
 use ns_runtime::{NetNs, Runtime};
 
-#[test]
 fn the_body_runs_inside_and_no_other_thread_moves() {
     require_root!();
     let host = thread_net_inode();
@@ -39,7 +38,6 @@ fn the_body_runs_inside_and_no_other_thread_moves() {
     assert_threads_where_they_belong();
 }
 
-#[test]
 fn the_body_may_borrow_from_the_caller() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -55,7 +53,6 @@ fn the_body_may_borrow_from_the_caller() {
     assert_eq!(counter, 1);
 }
 
-#[test]
 fn a_panic_reaches_the_caller_with_its_payload_and_the_namespace_keeps_serving() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -77,7 +74,6 @@ fn a_panic_reaches_the_caller_with_its_payload_and_the_namespace_keeps_serving()
     assert_threads_where_they_belong();
 }
 
-#[test]
 fn many_callers_over_many_namespaces_get_correct_results() {
     require_root!();
     const CALLERS: usize = 8;
@@ -102,7 +98,6 @@ fn many_callers_over_many_namespaces_get_correct_results() {
     assert_threads_where_they_belong();
 }
 
-#[test]
 fn a_call_on_a_thread_of_the_same_namespace_runs_inline() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -116,7 +111,6 @@ fn a_call_on_a_thread_of_the_same_namespace_runs_inline() {
     assert_eq!(outer, inner);
 }
 
-#[test]
 fn a_to_b_to_a_does_not_deadlock_even_with_one_thread_per_namespace() {
     require_root!();
     let rt = Runtime::builder().max_threads_per_ns(1).build();
@@ -142,7 +136,6 @@ fn a_to_b_to_a_does_not_deadlock_even_with_one_thread_per_namespace() {
     assert_eq!((in_a, in_b, back_in_a), (a.inode(), b.inode(), a.inode()));
 }
 
-#[test]
 fn a_slow_body_does_not_block_a_second_caller() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -168,7 +161,6 @@ fn a_slow_body_does_not_block_a_second_caller() {
     }
 }
 
-#[test]
 fn the_pool_never_exceeds_its_limit_for_outside_callers() {
     require_root!();
     let rt = Runtime::builder().max_threads_per_ns(2).build();
@@ -197,7 +189,6 @@ fn the_pool_never_exceeds_its_limit_for_outside_callers() {
     );
 }
 
-#[test]
 fn back_to_back_calls_from_one_caller_keep_one_thread() {
     require_root!();
     // A worker that has just finished must count as idle before its caller can
@@ -212,7 +203,6 @@ fn back_to_back_calls_from_one_caller_keep_one_thread() {
     }
 }
 
-#[test]
 fn a_listener_bound_inside_keeps_its_namespace_on_the_host_thread() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -235,7 +225,6 @@ fn a_listener_bound_inside_keeps_its_namespace_on_the_host_thread() {
     assert_eq!(&got, b"hello");
 }
 
-#[test]
 fn idle_threads_exit_after_the_keep_alive() {
     require_root!();
     let rt = Runtime::builder()
@@ -256,10 +245,24 @@ fn idle_threads_exit_after_the_keep_alive() {
     assert_eq!(rt.run(&ns, thread_net_inode).unwrap(), ns.inode());
 }
 
-#[test]
 fn namespaces_named_by_tests_are_usable_through_run() {
     require_root!();
     let t = TestNs::new("run");
     let by_name = NetNs::named(&t.name).unwrap();
     assert_eq!(by_name.run(thread_net_inode).unwrap(), t.ns.inode());
+}
+
+tests! {
+    the_body_runs_inside_and_no_other_thread_moves,
+    the_body_may_borrow_from_the_caller,
+    a_panic_reaches_the_caller_with_its_payload_and_the_namespace_keeps_serving,
+    many_callers_over_many_namespaces_get_correct_results,
+    a_call_on_a_thread_of_the_same_namespace_runs_inline,
+    a_to_b_to_a_does_not_deadlock_even_with_one_thread_per_namespace,
+    a_slow_body_does_not_block_a_second_caller,
+    the_pool_never_exceeds_its_limit_for_outside_callers,
+    back_to_back_calls_from_one_caller_keep_one_thread,
+    a_listener_bound_inside_keeps_its_namespace_on_the_host_thread,
+    idle_threads_exit_after_the_keep_alive,
+    namespaces_named_by_tests_are_usable_through_run,
 }

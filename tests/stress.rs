@@ -165,7 +165,6 @@ fn stress(duration: Duration) {
     eprintln!("stress: {operations} operations over {duration:?}");
 }
 
-#[test]
 fn random_mixes_over_many_namespaces() {
     require_root!();
     let secs = std::env::var("NSRT_STRESS_SECS")
@@ -175,9 +174,13 @@ fn random_mixes_over_many_namespaces() {
     stress(Duration::from_secs(secs));
 }
 
-#[test]
-#[ignore = "long form: a minute of stress"]
 fn random_mixes_for_a_minute() {
     require_root!();
     stress(Duration::from_secs(60));
+}
+
+tests! {
+    random_mixes_over_many_namespaces,
+    #[ignore = "long form: a minute of stress"]
+    random_mixes_for_a_minute,
 }

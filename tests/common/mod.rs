@@ -1,13 +1,163 @@
-//! Helpers shared by the integration tests: privilege checks, self-cleaning named
-//! namespaces, and scans of which namespace each thread of this process sits in.
+//! Helpers shared by the integration tests: the harness that reports a test needing
+//! privileges as not run, privilege checks, self-cleaning named namespaces, and scans
+//! of which namespace each thread of this process sits in.
+//!
+//! # The harness, and how to add a test
+//!
+//! The test files that create namespaces run on [`libtest_mimic`] instead of the
+//! built-in harness (`harness = false` in the root `Cargo.toml`): it can report a test
+//! as *ignored, with the reason* when it finds out at run time that it cannot run,
+//! where the built-in one could only report it as passed. Such a file ends with a
+//! [`tests!`] list, and its test functions carry no `#[test]`:
+//!
+//! ```ignore
+//! #[macro_use]
+//! mod common;
+//!
+//! fn a_new_test_that_makes_namespaces() {
+//!     require_root!(); // first line: without CAP_SYS_ADMIN, stop here, reported ignored
+//!     let t = common::TestNs::new("tag");
+//!     // ...
+//! }
+//!
+//! tests! {
+//!     a_new_test_that_makes_namespaces,
+//!     #[ignore = "long form: a minute of stress"]
+//!     a_long_test,
+//! }
+//! ```
+//!
+//! - A new test in such a file: a plain `fn name()` (a test that needs no privileges
+//!   just leaves out `require_root!()`), and its name in the file's `tests!` list.
+//!   Do not write `#[test]`: under `harness = false` rustc drops such a function
+//!   without a word, so the harness refuses to start while a file has one.
+//! - A new file: `#[macro_use] mod common;`, a `tests!` list at the end, and in the
+//!   root `Cargo.toml` a `[[test]]` entry with its name and `harness = false`.
+//!
+//! Without `CAP_SYS_ADMIN` a test that called `require_root!()` shows as
+//! `test NAME ... ignored (needs CAP_SYS_ADMIN: ...)` and counts in the summary's
+//! `ignored`; under `CI=true` it fails instead. Filters, `--exact`, `--skip`,
+//! `--ignored`, `--include-ignored`, `--list` and `--test-threads` mean what they mean
+//! for the built-in harness. Output is not captured: what a test prints, and the
+//! panic messages of bodies that panic on purpose, appear as they happen.
 #![allow(dead_code, unreachable_pub)] // each test binary uses a different subset
 
+use std::cell::Cell;
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use libtest_mimic::{Arguments, Completion, Trial};
 use ns_runtime::NetNs;
+
+/// Writes `fn main` for a test file: runs the listed test functions on
+/// [`libtest_mimic`], each under its own name, in the order given. An entry may be
+/// preceded by `#[ignore = "reason"]`, which means what it means on a `#[test]`.
+/// See the module docs for how to add a test.
+#[macro_export]
+macro_rules! tests {
+    ($( $(#[ignore = $reason:literal])? $name:ident ),* $(,)?) => {
+        fn main() -> ::std::process::ExitCode {
+            $crate::common::run_tests(
+                file!(),
+                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", file!())),
+                vec![$($crate::common::Test {
+                    name: stringify!($name),
+                    body: $name,
+                    ignore: [$($reason)?].first().copied(),
+                }),*],
+            )
+        }
+    };
+}
+
+/// One entry of a [`tests!`] list.
+pub struct Test {
+    pub name: &'static str,
+    pub body: fn(),
+    /// The reason of an `#[ignore = ".."]`.
+    pub ignore: Option<&'static str>,
+}
+
+thread_local! {
+    /// Set by `require_root!()` when the test on this thread returns without running.
+    static NOT_RUN: Cell<Option<&'static str>> = const { Cell::new(None) };
+}
+
+/// The reason given for a test that needs privileges it does not have.
+pub const NEEDS_ROOT: &str = "needs CAP_SYS_ADMIN: run the tests as root, \
+                              e.g. sudo -E env \"PATH=$PATH\" cargo test --workspace";
+
+/// What `require_root!()` does when the privilege is missing: under `CI=true` the
+/// test fails, never skips; otherwise the harness reports it as not run.
+pub fn not_run(reason: &'static str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("this test creates real namespaces and {reason} (CI=true: not skipping)");
+    }
+    NOT_RUN.set(Some(reason));
+}
+
+/// The `main` of a test file, written by [`tests!`]: `file` and `source` are that
+/// file's path and text.
+pub fn run_tests(file: &str, source: &str, tests: Vec<Test>) -> ExitCode {
+    refuse_test_attributes(file, source);
+    let mut args = Arguments::from_args();
+    if args.test_threads.is_none() {
+        args.test_threads = std::env::var("RUST_TEST_THREADS")
+            .ok()
+            .and_then(|n| n.parse().ok());
+    }
+    let run_ignored = args.ignored || args.include_ignored;
+    let trials = tests
+        .into_iter()
+        .map(|test| {
+            // libtest-mimic prints no reason for a trial flagged as ignored, so an
+            // `#[ignore]`d test is flagged only to be picked by `--ignored`, and
+            // otherwise says itself that it was ignored, and why.
+            let flagged = test.ignore.is_some() && args.ignored;
+            Trial::ignorable_test(test.name, move || Ok(test.run(run_ignored)))
+                .with_ignored_flag(flagged)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+impl Test {
+    fn run(self, run_ignored: bool) -> Completion {
+        if let (Some(reason), false) = (self.ignore, run_ignored) {
+            return Completion::ignored_with(reason);
+        }
+        NOT_RUN.set(None);
+        (self.body)();
+        match NOT_RUN.take() {
+            Some(reason) => Completion::ignored_with(reason),
+            None => Completion::Completed,
+        }
+    }
+}
+
+/// A `#[test]` in a file on this harness would never run, silently: refuse to start.
+fn refuse_test_attributes(file: &str, source: &str) {
+    let lines: Vec<String> = source
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let line = line.trim_start();
+            line.starts_with("#[test]") || line.starts_with("#[tokio::test")
+        })
+        .map(|(i, _)| format!("{file}:{}", i + 1))
+        .collect();
+    assert!(
+        lines.is_empty(),
+        "{} is run by tests/common's harness (harness = false), which never runs a \
+         #[test] function: remove the attribute and add the function to the file's \
+         `tests! {{ .. }}` list (see tests/common/mod.rs). At: {}",
+        file,
+        lines.join(", ")
+    );
+}
 
 /// Whether this process may create and enter namespaces (`CAP_SYS_ADMIN`).
 pub fn has_cap_sys_admin() -> bool {
@@ -20,21 +170,35 @@ pub fn has_cap_sys_admin() -> bool {
         .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
 }
 
-/// Returns early from a test that needs root. Under `CI=true` a missing privilege is
-/// a failure, never a silent skip.
+/// Returns early from a test that needs root, which the harness then reports as
+/// ignored, with the reason. Under `CI=true` a missing privilege is a failure, never
+/// a skip.
 #[macro_export]
 macro_rules! require_root {
     () => {
         if !$crate::common::has_cap_sys_admin() {
-            let msg = "this test creates real network namespaces and needs CAP_SYS_ADMIN: \
-                       run the suite as root, e.g. `sudo -E cargo test`";
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{msg} (CI=true: not skipping)");
-            }
-            eprintln!("SKIPPED {}: {msg}", module_path!());
+            $crate::common::not_run($crate::common::NEEDS_ROOT);
             return;
         }
     };
+}
+
+/// A command that runs `program` without any capability: under `setpriv` with every
+/// capability dropped when this process has `CAP_SYS_ADMIN` (as root), as is
+/// otherwise (an unprivileged process has none to drop).
+pub fn without_capabilities(program: impl AsRef<OsStr>) -> Command {
+    if !has_cap_sys_admin() {
+        return Command::new(program);
+    }
+    let mut command = Command::new("setpriv");
+    command
+        .args([
+            "--bounding-set=-all",
+            "--inh-caps=-all",
+            "--ambient-caps=-all",
+        ])
+        .arg(program);
+    command
 }
 
 /// A unique name for a namespace made by this test process.
