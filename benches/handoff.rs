@@ -338,7 +338,11 @@ fn sweep(c: &mut Criterion) {
         .map(|_| NetNs::create().expect("create (run as root)"))
         .collect();
     let home = File::open("/proc/thread-self/ns/net").expect("open home");
-    let read = || std::fs::read_to_string("/proc/thread-self/net/dev").unwrap().len();
+    let read = || {
+        std::fs::read_to_string("/proc/thread-self/net/dev")
+            .unwrap()
+            .len()
+    };
     let mut g = c.benchmark_group("sweep_300");
     g.sample_size(10);
     g.bench_function("setns_in_place", |b| {

@@ -27,9 +27,7 @@ fn runtime_threads() -> Vec<std::path::PathBuf> {
         .expect("tasks")
         .flatten()
         .map(|entry| entry.path())
-        .filter(|dir| {
-            fs::read_to_string(dir.join("comm")).is_ok_and(|name| name.starts_with("ns"))
-        })
+        .filter(|dir| fs::read_to_string(dir.join("comm")).is_ok_and(|name| name.starts_with("ns")))
         .collect()
 }
 

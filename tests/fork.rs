@@ -40,7 +40,6 @@ fn in_forked_child(child: impl FnOnce() -> bool) -> i32 {
     }
 }
 
-#[test]
 fn a_call_in_a_forked_child_gets_fresh_threads() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -65,13 +64,17 @@ fn a_call_in_a_forked_child_gets_fresh_threads() {
     assert_eq!(ns.run(thread_net_inode).unwrap(), ns.inode());
 }
 
-#[test]
 fn an_async_call_in_a_forked_child_gets_a_fresh_thread() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let ns = NetNs::create().unwrap();
-    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let inode = tokio.block_on(ns.run_async(|| async { thread_net_inode() })).unwrap();
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let inode = tokio
+        .block_on(ns.run_async(|| async { thread_net_inode() }))
+        .unwrap();
     assert_eq!(inode, ns.inode());
     drop(tokio);
     let code = in_forked_child(|| {
@@ -87,7 +90,6 @@ fn an_async_call_in_a_forked_child_gets_a_fresh_thread() {
     assert_eq!(code, 0, "the child's async call failed");
 }
 
-#[test]
 fn a_call_inside_pre_exec_runs_in_the_namespace() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -100,7 +102,9 @@ fn a_call_inside_pre_exec_runs_in_the_namespace() {
     // which is what this test is about (glibc: allocation and threads work there).
     unsafe {
         command.pre_exec(move || {
-            let inode = child_ns.run(thread_net_inode).map_err(std::io::Error::from)?;
+            let inode = child_ns
+                .run(thread_net_inode)
+                .map_err(std::io::Error::from)?;
             if inode == target {
                 Ok(())
             } else {
@@ -110,4 +114,10 @@ fn a_call_inside_pre_exec_runs_in_the_namespace() {
     }
     let status = command.status().expect("the hook's call failed or hung");
     assert!(status.success());
+}
+
+tests! {
+    a_call_in_a_forked_child_gets_fresh_threads,
+    an_async_call_in_a_forked_child_gets_a_fresh_thread,
+    a_call_inside_pre_exec_runs_in_the_namespace,
 }

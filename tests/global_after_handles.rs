@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use ns_runtime::{NetNs, Runtime};
 
-#[test]
 fn the_global_runtime_can_be_configured_after_handles_exist() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -27,4 +26,8 @@ fn the_global_runtime_can_be_configured_after_handles_exist() {
 
     // Once it exists, it refuses.
     assert!(Runtime::builder().build_global().is_err());
+}
+
+tests! {
+    the_global_runtime_can_be_configured_after_handles_exist,
 }

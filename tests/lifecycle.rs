@@ -42,12 +42,13 @@ fn time_until_empty(inode: u64, dropped: Instant) -> Duration {
     dropped.elapsed()
 }
 
-#[test]
 fn dropping_the_last_handle_releases_the_namespace_within_100_ms() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // A long keep-alive: release must not wait for it.
-    let rt = Runtime::builder().keep_alive(Duration::from_secs(60)).build();
+    let rt = Runtime::builder()
+        .keep_alive(Duration::from_secs(60))
+        .build();
     for sleeping in [false, true] {
         let ns = NetNs::create().unwrap();
         let inode = ns.inode();
@@ -77,7 +78,6 @@ fn dropping_the_last_handle_releases_the_namespace_within_100_ms() {
     }
 }
 
-#[test]
 fn a_body_running_when_the_last_handle_goes_finishes_inside_then_its_thread_leaves() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -101,7 +101,6 @@ fn a_body_running_when_the_last_handle_goes_finishes_inside_then_its_thread_leav
     time_until_empty(inode, Instant::now());
 }
 
-#[test]
 fn a_veth_peer_on_the_host_disappears_with_the_namespace() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -150,11 +149,12 @@ fn a_veth_peer_on_the_host_disappears_with_the_namespace() {
     }
 }
 
-#[test]
 fn one_thread_serves_namespace_after_namespace_and_the_audit_stays_clean() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let rt = Runtime::builder().keep_alive(Duration::from_secs(60)).build();
+    let rt = Runtime::builder()
+        .keep_alive(Duration::from_secs(60))
+        .build();
     let namespaces: Vec<NetNs> = (0..20).map(|_| NetNs::create().unwrap()).collect();
     let mut served_by = std::collections::HashSet::new();
     for _ in 0..3 {
@@ -175,11 +175,12 @@ fn one_thread_serves_namespace_after_namespace_and_the_audit_stays_clean() {
     common::assert_threads_where_they_belong();
 }
 
-#[test]
 fn a_sweep_over_300_namespaces_leaves_a_handful_of_threads() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let rt = Runtime::builder().keep_alive(Duration::from_secs(60)).build();
+    let rt = Runtime::builder()
+        .keep_alive(Duration::from_secs(60))
+        .build();
     let namespaces: Vec<NetNs> = (0..300).map(|_| NetNs::create().unwrap()).collect();
     let before = runtime_threads();
     // From two callers at once, each visiting every namespace.
@@ -205,7 +206,6 @@ fn a_sweep_over_300_namespaces_leaves_a_handful_of_threads() {
     assert!(ns_runtime::audit().unwrap().is_clean());
 }
 
-#[test]
 fn reopening_a_named_namespace_for_every_call_reuses_a_thread() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -220,10 +220,13 @@ fn reopening_a_named_namespace_for_every_call_reuses_a_thread() {
         assert_eq!(inode, named.ns.inode());
         served_by.insert(tid);
     }
-    assert!(served_by.len() <= 2, "{} threads for 200 calls", served_by.len());
+    assert!(
+        served_by.len() <= 2,
+        "{} threads for 200 calls",
+        served_by.len()
+    );
 }
 
-#[test]
 fn relative_paths_follow_the_process_working_directory() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -240,7 +243,6 @@ fn relative_paths_follow_the_process_working_directory() {
     assert_eq!(read.unwrap().unwrap(), "here");
 }
 
-#[test]
 fn dedicated_threads_keep_thread_locals_per_namespace() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -258,7 +260,10 @@ fn dedicated_threads_keep_thread_locals_per_namespace() {
             let seen = rt
                 .run(ns, || SEEN.with(|seen| seen.replace(inode)))
                 .unwrap();
-            assert!(seen == 0 || seen == inode, "a thread moved between namespaces");
+            assert!(
+                seen == 0 || seen == inode,
+                "a thread moved between namespaces"
+            );
         }
     }
     // Released: dedicated threads exit rather than go home.
@@ -268,7 +273,6 @@ fn dedicated_threads_keep_thread_locals_per_namespace() {
     time_until_empty(inode, dropped);
 }
 
-#[test]
 fn a_custom_runtime_and_the_global_one_serve_the_same_handle() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -293,4 +297,16 @@ fn a_custom_runtime_and_the_global_one_serve_the_same_handle() {
     let dropped = Instant::now();
     drop(ns);
     time_until_empty(inode, dropped);
+}
+
+tests! {
+    dropping_the_last_handle_releases_the_namespace_within_100_ms,
+    a_body_running_when_the_last_handle_goes_finishes_inside_then_its_thread_leaves,
+    a_veth_peer_on_the_host_disappears_with_the_namespace,
+    one_thread_serves_namespace_after_namespace_and_the_audit_stays_clean,
+    a_sweep_over_300_namespaces_leaves_a_handful_of_threads,
+    reopening_a_named_namespace_for_every_call_reuses_a_thread,
+    relative_paths_follow_the_process_working_directory,
+    dedicated_threads_keep_thread_locals_per_namespace,
+    a_custom_runtime_and_the_global_one_serve_the_same_handle,
 }

@@ -187,7 +187,8 @@ struct Shared {
 impl Ns {
     pub(crate) fn from_namespace(ns: Namespace) -> Ns {
         let ns = Arc::new(ns);
-        let anchor = Target::single(Arc::clone(&ns)).map(|target| AnchorRef::new(Anchor::intern(target)));
+        let anchor =
+            Target::single(Arc::clone(&ns)).map(|target| AnchorRef::new(Anchor::intern(target)));
         Ns {
             shared: Arc::new(Shared { ns, anchor }),
         }

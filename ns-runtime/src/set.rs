@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::handle::sealed::Sealed;
 use crate::handle::{Namespaces, Ns};
-use crate::runtime::{Anchor, AnchorRef};
 use crate::kind::NsKind;
+use crate::runtime::{Anchor, AnchorRef};
 use crate::target::{Process, Target, JOINABLE};
 
 /// Several namespaces of distinct kinds that a namespace thread enters together,

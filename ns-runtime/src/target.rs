@@ -117,10 +117,7 @@ impl Target {
     /// The member of the kind in `slot` (of `JOINABLE`), if any.
     pub(crate) fn member(&self, slot: usize) -> Option<&Namespace> {
         let id = self.key.0[slot]?;
-        self.members
-            .iter()
-            .find(|ns| ns.id() == id)
-            .map(|ns| &**ns)
+        self.members.iter().find(|ns| ns.id() == id).map(|ns| &**ns)
     }
 
     /// The process whose pidfd enters the members at once, if any.
@@ -153,7 +150,6 @@ impl Target {
         };
         format!("{prefix}-{}", self.inode())
     }
-
 }
 
 impl TargetKey {

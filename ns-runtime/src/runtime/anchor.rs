@@ -56,7 +56,10 @@ impl Drop for Anchor {
         if let Some(interned) = interned.as_mut() {
             let key = self.target.key();
             // Unless a new anchor for the same namespaces replaced this one already.
-            if interned.get(&key).is_some_and(|weak| weak.strong_count() == 0) {
+            if interned
+                .get(&key)
+                .is_some_and(|weak| weak.strong_count() == 0)
+            {
                 interned.remove(&key);
             }
         }

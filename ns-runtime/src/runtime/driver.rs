@@ -148,7 +148,7 @@ impl Pool {
         };
         let (jobs, queue) = mpsc::unbounded_channel();
         let _ = jobs.send(job); // `queue` is alive: cannot fail
-        // `nsa-INODE`: a thread name has at most 15 bytes.
+                                // `nsa-INODE`: a thread name has at most 15 bytes.
         let name = target.thread_name(true);
         super::sync::spawn(name, self.runtime.config.stack_size, move || {
             main(&pool, target, queue)

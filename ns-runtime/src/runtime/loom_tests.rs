@@ -115,14 +115,19 @@ fn loom_idle_exit_races_a_new_caller() {
 
 #[test]
 fn loom_a_panic_comes_back_and_the_target_keeps_serving() {
-    model("loom_a_panic_comes_back_and_the_target_keeps_serving", || {
-        let rt = runtime(1, LONG);
-        let net = anchor(NsKind::Net);
-        let caught = catch_unwind(AssertUnwindSafe(|| rt.call(&net, || -> u8 { panic!("boom") })));
-        assert!(caught.is_err());
-        assert_eq!(rt.call(&net, || 7).unwrap(), 7);
-        drop(rt);
-    });
+    model(
+        "loom_a_panic_comes_back_and_the_target_keeps_serving",
+        || {
+            let rt = runtime(1, LONG);
+            let net = anchor(NsKind::Net);
+            let caught = catch_unwind(AssertUnwindSafe(|| {
+                rt.call(&net, || -> u8 { panic!("boom") })
+            }));
+            assert!(caught.is_err());
+            assert_eq!(rt.call(&net, || 7).unwrap(), 7);
+            drop(rt);
+        },
+    );
 }
 
 #[test]

@@ -386,7 +386,9 @@ impl Pool {
         // back-to-back calls touch no shared counter.
         let mut counted = false;
         let next = loop {
-            let job = self.pop().or_else(|| self.wait_on_slot(idle_spin, &mut counted));
+            let job = self
+                .pop()
+                .or_else(|| self.wait_on_slot(idle_spin, &mut counted));
             if let Some(job) = job {
                 self.run_job(job);
                 if !worker.still_in(self, false) {
