@@ -9,36 +9,12 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Duration;
 
-use common::thread_net_inode;
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, ForkResult};
+use common::{in_forked_child, thread_net_inode};
 use ns_runtime::NetNs;
 
 // The tests in this file run one at a time: a fork copies whatever other test
 // threads hold at that moment.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Runs `child` in a forked child process (killed by an alarm after 10 s, so a
-/// hang fails instead of blocking the suite); returns its exit code.
-fn in_forked_child(child: impl FnOnce() -> bool) -> i32 {
-    // SAFETY: the child only runs `child` and exits; what it calls (the runtime,
-    // allocation, thread creation) is what this test is about, on glibc, whose
-    // malloc and thread creation work in a child of a multi-threaded process.
-    match unsafe { fork() }.expect("fork") {
-        ForkResult::Child => {
-            // SAFETY: alarm has no memory preconditions.
-            unsafe { libc::alarm(10) };
-            let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(false);
-            // SAFETY: leaves the child at once, without running the parent's atexit
-            // handlers or destructors twice.
-            unsafe { libc::_exit(if ok { 0 } else { 1 }) }
-        }
-        ForkResult::Parent { child } => match waitpid(child, None).expect("waitpid") {
-            WaitStatus::Exited(_, code) => code,
-            other => panic!("the child did not exit normally (a hang ends in SIGALRM): {other:?}"),
-        },
-    }
-}
 
 fn a_call_in_a_forked_child_gets_fresh_threads() {
     require_root!();

@@ -91,6 +91,15 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// Runtime threads are born from the process's own state (namespaces,
+    /// capabilities, signal mask, CPU set), and the thread that first needed one
+    /// had something the runtime cannot restore.
+    #[error("runtime threads cannot start from the process's own state: {detail}")]
+    UncleanStart {
+        /// What could not be restored, and what to do.
+        detail: String,
+    },
+
     /// A thread of a multi-threaded process cannot join a namespace of this kind.
     #[error("a namespace thread cannot join a {kind} namespace: {reason}")]
     NotJoinable {
@@ -217,6 +226,9 @@ impl Error {
             Error::Abandoned { target } => Error::Abandoned {
                 target: target.clone(),
             },
+            Error::UncleanStart { detail } => Error::UncleanStart {
+                detail: detail.clone(),
+            },
             Error::NotJoinable { kind, reason } => Error::NotJoinable {
                 kind: *kind,
                 reason,
@@ -240,7 +252,7 @@ impl Error {
             Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
             Error::PermissionDenied { .. } => io::ErrorKind::PermissionDenied,
             Error::Syscall { source, .. } | Error::ThreadSpawn { source, .. } => source.kind(),
-            Error::Abandoned { .. } => io::ErrorKind::Other,
+            Error::Abandoned { .. } | Error::UncleanStart { .. } => io::ErrorKind::Other,
             Error::NotJoinable { .. } => io::ErrorKind::Unsupported,
             Error::DuplicateKind { .. } | Error::EmptySet | Error::MissingKind { .. } => {
                 io::ErrorKind::InvalidInput

@@ -391,3 +391,27 @@ impl Drop for Helper {
         self.stop();
     }
 }
+
+/// Runs `child` in a forked child process (killed by an alarm after 10 s, so a
+/// hang fails instead of blocking the suite); returns its exit code.
+pub fn in_forked_child(child: impl FnOnce() -> bool) -> i32 {
+    // SAFETY: the child only runs `child` and exits; what it calls (the runtime,
+    // allocation, thread creation) is what this test is about, on glibc, whose
+    // malloc and thread creation work in a child of a multi-threaded process.
+    match unsafe { nix::unistd::fork() }.expect("fork") {
+        nix::unistd::ForkResult::Child => {
+            // SAFETY: alarm has no memory preconditions.
+            unsafe { libc::alarm(10) };
+            let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(false);
+            // SAFETY: leaves the child at once, without running the parent's atexit
+            // handlers or destructors twice.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+        }
+        nix::unistd::ForkResult::Parent { child } => match nix::sys::wait::waitpid(child, None)
+            .expect("waitpid")
+        {
+            nix::sys::wait::WaitStatus::Exited(_, code) => code,
+            other => panic!("the child did not exit normally (a hang ends in SIGALRM): {other:?}"),
+        },
+    }
+}

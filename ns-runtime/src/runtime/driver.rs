@@ -150,13 +150,12 @@ impl Pool {
         let _ = jobs.send(job); // `queue` is alive: cannot fail
                                 // `nsa-INODE`: a thread name has at most 15 bytes.
         let name = target.thread_name(true);
-        super::sync::spawn(name, self.runtime.config.stack_size, move || {
-            main(&pool, target, queue)
-        })
-        .map_err(|source| Error::ThreadSpawn {
-            target: self.name().to_owned(),
-            source,
-        })?;
+        super::birth::spawn(
+            name,
+            self.runtime.config.stack_size,
+            self.name(),
+            move || main(&pool, target, queue),
+        )?;
         *slot = Some(jobs);
         Ok(())
     }

@@ -7,6 +7,8 @@
 //! `anchor.rs` (find the pool), `pool.rs` (hand off), `job.rs`, `latch.rs`.
 
 mod anchor;
+#[cfg(not(loom))]
+mod birth;
 #[cfg(all(feature = "tokio", not(loom)))]
 pub(crate) mod driver;
 mod fork;

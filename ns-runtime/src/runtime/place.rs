@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::io;
 use std::os::fd::AsFd;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use nix::sched::CloneFlags;
 
@@ -37,14 +37,51 @@ pub(crate) fn is_runtime_thread() -> bool {
     RUNTIME_THREAD.with(Cell::get)
 }
 
-/// The process's own namespaces, where runtime threads go when they serve nobody.
+/// The process's own namespaces, where runtime threads go when they serve nobody:
+/// those of its main thread, read once per process (a forked child's main thread
+/// is the thread that forked, which may be elsewhere than its parent's).
 pub(crate) fn process_home() -> Result<&'static Target> {
-    static HOME: OnceLock<Target> = OnceLock::new();
-    if let Some(home) = HOME.get() {
-        return Ok(home);
+    static HOME: Mutex<Option<(usize, &'static Target)>> = Mutex::new(None);
+    let generation = super::fork::generation();
+    let mut home = HOME.lock().unwrap_or_else(PoisonError::into_inner);
+    match *home {
+        Some((made_in, target)) if made_in == generation => Ok(target),
+        _ => {
+            // Leaked: threads of this process may hold it until they end; one per
+            // process that forks.
+            let target: &'static Target = Box::leak(Box::new(Target::process_home()?));
+            *home = Some((generation, target));
+            Ok(target)
+        }
     }
-    let home = Target::process_home()?;
-    Ok(HOME.get_or_init(|| home))
+}
+
+/// Moves the calling thread (not a runtime thread: the spawner they are born
+/// from) to the process's own namespaces, for good.
+#[cfg(not(loom))]
+///
+/// # Errors
+/// If it is in another mount namespace than the process (a thread with a mount
+/// namespace of its own cannot be brought back without losing the process's cwd
+/// and root), or a `setns` fails.
+pub(crate) fn go_home_for_good() -> Result<()> {
+    let home = process_home()?;
+    let mut place = Place {
+        ids: [None; JOINABLE.len()],
+        private_fs: false,
+        serving: None,
+    };
+    place.read_where_it_is();
+    let mnt = crate::target::slot(crate::NsKind::Mnt);
+    if let Some(slot) = mnt {
+        let want = home.member(slot).map(|ns| ns.id());
+        if want.is_some() && place.ids[slot] != want {
+            return Err(Error::UncleanStart {
+                detail: "the thread that first needed one is in a mount namespace of its own; make the first call from a thread in the process's mount namespace".into(),
+            });
+        }
+    }
+    place.move_to(None, home)
 }
 
 /// Where the calling runtime thread is: per joinable kind, the namespace.
@@ -68,16 +105,20 @@ impl Place {
     /// Marks the calling thread as a runtime thread and reads where it is.
     pub(crate) fn of_current_thread() -> Place {
         RUNTIME_THREAD.with(|flag| flag.set(true));
-        let mut ids = [None; JOINABLE.len()];
-        if !cfg!(loom) {
-            for (id, kind) in ids.iter_mut().zip(JOINABLE) {
-                *id = sys::thread_ns_id(kind).ok();
-            }
-        }
-        Place {
-            ids,
+        let mut place = Place {
+            ids: [None; JOINABLE.len()],
             private_fs: false,
             serving: None,
+        };
+        place.read_where_it_is();
+        place
+    }
+
+    fn read_where_it_is(&mut self) {
+        if !cfg!(loom) {
+            for (id, kind) in self.ids.iter_mut().zip(JOINABLE) {
+                *id = sys::thread_ns_id(kind).ok();
+            }
         }
     }
 
@@ -169,8 +210,6 @@ impl Place {
             return;
         }
         // The process may have moved since the set was taken: read where we are.
-        for (id, kind) in self.ids.iter_mut().zip(JOINABLE) {
-            *id = sys::thread_ns_id(kind).ok();
-        }
+        self.read_where_it_is();
     }
 }

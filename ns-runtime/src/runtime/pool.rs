@@ -84,6 +84,8 @@ enum Then {
     Wake(Sleeper),
     /// Get a thread here (one was counted as incoming).
     Demand,
+    /// The thread asked for has not come: start one if nobody took the demand.
+    Hurry,
 }
 
 impl Pool {
@@ -254,6 +256,11 @@ impl Pool {
             Then::Nothing => {}
             Then::Wake(sleeper) => sleeper.wake(),
             Then::Demand => self.demand(),
+            Then::Hurry => {
+                if let Some(me) = self.arc() {
+                    self.runtime.sched.hurry(&me);
+                }
+            }
         }
     }
 
@@ -289,12 +296,15 @@ impl Pool {
         }
         let then = if let Some(sleeper) = state.sleepers.pop_front() {
             Then::Wake(sleeper)
-        } else if state.incoming == 0
-            // A call from a runtime thread may be part of a cycle (A -> B -> A)
+        } else if state.incoming > 0 {
+            // A thread was asked for and has not come: the awake worker counted on
+            // to take the demand may be stuck in a body (maybe one that waits for
+            // this very call). Start one instead.
+            Then::Hurry
+        } else if state.present < self.runtime.config.max_threads || place::is_runtime_thread() {
+            // (A call from a runtime thread may be part of a cycle, A -> B -> A,
             // whose threads are all blocked: it may exceed the limit so that it
-            // cannot deadlock.
-            && (state.present < self.runtime.config.max_threads || place::is_runtime_thread())
-        {
+            // cannot deadlock.)
             state.incoming += 1;
             Then::Demand
         } else {

@@ -130,6 +130,23 @@ impl Sched {
         }
     }
 
+    /// `pool`'s demand has waited too long: if nobody took it yet, a new thread
+    /// takes it.
+    pub(crate) fn hurry(&self, pool: &Arc<Pool>) {
+        let pool = {
+            let mut state = sync::lock(&self.state);
+            let at = state.demand.iter().position(|p| Arc::ptr_eq(p, pool));
+            let taken = at.and_then(|at| state.demand.remove(at));
+            self.demands.store(state.demand.len(), Ordering::SeqCst);
+            taken
+        };
+        if let Some(pool) = pool {
+            if let Err(err) = super::worker::spawn(Arc::clone(&pool)) {
+                pool.arrival_failed(&err);
+            }
+        }
+    }
+
     fn take_locked(&self, state: &mut State) -> Option<Arc<Pool>> {
         let pool = state.demand.pop_front();
         self.demands.store(state.demand.len(), Ordering::SeqCst);

@@ -6,15 +6,16 @@
 pub(crate) use loom::{
     sync::atomic::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize},
     sync::{Condvar, Mutex, MutexGuard},
-    thread::{self, JoinHandle, Thread},
+    thread,
 };
 #[cfg(not(loom))]
 pub(crate) use std::{
     sync::atomic::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize},
     sync::{Condvar, Mutex, MutexGuard},
-    thread::{self, JoinHandle, Thread},
+    thread::{self, Thread},
 };
 
+#[cfg(loom)]
 use std::io;
 use std::sync::{LockResult, PoisonError};
 use std::time::Duration;
@@ -114,22 +115,17 @@ fn ignore_poison<G>(result: LockResult<G>) -> G {
     result.unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Spawns a namespace thread named `name`.
-pub(crate) fn spawn<F>(name: String, stack_size: Option<usize>, f: F) -> io::Result<JoinHandle<()>>
+/// Spawns a runtime thread under loom (outside it, threads are born from the
+/// spawner, `birth.rs`).
+#[cfg(loom)]
+pub(crate) fn spawn<F>(
+    name: String,
+    stack_size: Option<usize>,
+    f: F,
+) -> io::Result<loom::thread::JoinHandle<()>>
 where
     F: FnOnce() + Send + 'static,
 {
-    #[cfg(loom)]
-    {
-        let _ = (name, stack_size);
-        Ok(thread::spawn(f))
-    }
-    #[cfg(not(loom))]
-    {
-        let mut builder = thread::Builder::new().name(name);
-        if let Some(size) = stack_size {
-            builder = builder.stack_size(size);
-        }
-        builder.spawn(f)
-    }
+    let _ = (name, stack_size);
+    Ok(loom::thread::spawn(f))
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::place::{MoveFailed, Place};
 use super::pool::{Next, Pool};
 use super::sched::Sleeper;
+#[cfg(loom)]
 use super::sync;
 use super::Shared;
 use crate::error::{Error, Result};
@@ -101,10 +102,13 @@ impl Worker {
 /// # Errors
 /// [`Error::ThreadSpawn`] if the system refused a thread.
 pub(crate) fn spawn(pool: Arc<Pool>) -> Result<()> {
-    // Named after its target once it is inside.
-    let name = "ns-idle".to_owned();
+    // `comm` is renamed after each target it enters (`ns-INODE`, `ns-idle`).
+    let name = "ns-worker".to_owned();
     let target = pool.name().to_owned();
     let stack_size = pool.runtime.config.stack_size;
+    #[cfg(not(loom))]
+    return super::birth::spawn(name, stack_size, &target, move || main(pool));
+    #[cfg(loom)]
     sync::spawn(name, stack_size, move || main(pool))
         .map(drop)
         .map_err(|source| Error::ThreadSpawn { target, source })
