@@ -528,9 +528,10 @@ fn bodies_that_panic_on_drop_neither_kill_nor_pin_the_async_thread() {
     let ns = NetNs::create().unwrap();
     let inode = ns.inode();
 
-    // The keep-alive lets the thread go once the bodies are done.
+    // The keep-alive lets the thread go once the bodies are done (long enough
+    // that the same thread serves every body of the sequence, even under load).
     let rt = Runtime::builder()
-        .keep_alive(Duration::from_millis(100))
+        .keep_alive(Duration::from_millis(500))
         .build();
     bodies_that_panic_on_drop(&runtime, &rt, &ns);
     wait_until("the async thread exits after its keep-alive", || {
