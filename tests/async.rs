@@ -428,6 +428,124 @@ fn sockets_made_inside_belong_to_the_namespace_and_serve_from_a_tokio_program() 
     assert_eq!(&runtime.block_on(server).unwrap(), b"ping");
 }
 
+/// Panics when dropped: a body's local, future or value that fails in `Drop`.
+struct PanicOnDrop(&'static str);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("{} panics on drop", self.0);
+        }
+    }
+}
+
+/// A body future that is ready at once and panics only when dropped afterwards.
+struct ReadyThenPanicOnDrop(#[allow(dead_code)] PanicOnDrop);
+
+impl Future for ReadyThenPanicOnDrop {
+    type Output = u32;
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<u32> {
+        Poll::Ready(nix::unistd::gettid().as_raw() as u32)
+    }
+}
+
+/// Runs, on `rt`'s async thread of `ns`, every kind of body whose drop panics on
+/// that thread: cancelled while suspended, completed with a panicking local, a
+/// completed future that panics when dropped, a value whose caller is gone. After
+/// each, the same thread still serves. Returns that thread's id.
+fn bodies_that_panic_on_drop(runtime: &tokio::runtime::Runtime, rt: &Runtime, ns: &NetNs) -> u32 {
+    let tid = || async { nix::unistd::gettid().as_raw() as u32 };
+    runtime.block_on(async {
+        let driver = rt.run_async(ns, tid).await.unwrap();
+        let still_serving = || async {
+            assert_eq!(
+                rt.run_async(ns, tid).await.unwrap(),
+                driver,
+                "another thread"
+            );
+        };
+
+        // Cancelled at its await: the body's future is dropped on the driver.
+        let cancelled = tokio::time::timeout(
+            Duration::from_millis(20),
+            rt.run_async(ns, || async {
+                let _guard = PanicOnDrop("a cancelled body's local");
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            }),
+        )
+        .await;
+        assert!(cancelled.is_err());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        still_serving().await;
+
+        // Completed: the local is dropped inside the body, the caller sees the panic.
+        let call = rt.run_async(ns, || async {
+            let _guard = PanicOnDrop("a completed body's local");
+            tokio::task::yield_now().await;
+        });
+        let panic = tokio::spawn(call).await.unwrap_err().into_panic();
+        let message = panic.downcast::<String>().unwrap();
+        assert_eq!(*message, "a completed body's local panics on drop");
+        still_serving().await;
+
+        // A completed future that panics when dropped: the caller sees that panic.
+        let call = rt.run_async(ns, || ReadyThenPanicOnDrop(PanicOnDrop("a body's future")));
+        let panic = tokio::spawn(call).await.unwrap_err().into_panic();
+        let message = panic.downcast::<String>().unwrap();
+        assert_eq!(*message, "a body's future panics on drop");
+        still_serving().await;
+
+        // A value that panics on drop, made after its caller left: dropped on the
+        // driver. The body blocks its thread, so it cannot see the cancellation.
+        let gone = tokio::time::timeout(
+            Duration::from_millis(10),
+            rt.run_async(ns, || async {
+                std::thread::sleep(Duration::from_millis(50));
+                PanicOnDrop("a value nobody awaits")
+            }),
+        )
+        .await;
+        assert!(gone.is_err());
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        still_serving().await;
+        driver
+    })
+}
+
+fn bodies_that_panic_on_drop_neither_kill_nor_pin_the_async_thread() {
+    require_root!();
+    let runtime = tokio_multi_thread(Arc::default());
+    let ns = NetNs::create().unwrap();
+    let inode = ns.inode();
+
+    // The keep-alive lets the thread go once the bodies are done (long enough
+    // that the same thread serves every body of the sequence, even under load).
+    let rt = Runtime::builder()
+        .keep_alive(Duration::from_millis(500))
+        .build();
+    bodies_that_panic_on_drop(&runtime, &rt, &ns);
+    wait_until("the async thread exits after its keep-alive", || {
+        threads_in(inode) == 0
+    });
+
+    // And the namespace's release does, long before the keep-alive.
+    let rt = Runtime::builder()
+        .keep_alive(Duration::from_secs(60))
+        .build();
+    bodies_that_panic_on_drop(&runtime, &rt, &ns);
+    assert_eq!(threads_in(inode), 1);
+    drop(ns);
+    let released = Instant::now();
+    while threads_in(inode) > 0 {
+        assert!(
+            released.elapsed() < Duration::from_secs(1),
+            "a thread stayed in the namespace after its last handle"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_threads_where_they_belong();
+}
+
 tests! {
     bodies_run_inside_from_any_executor_and_need_not_be_send,
     a_call_future_does_nothing_until_polled,
@@ -438,4 +556,5 @@ tests! {
     sync_calls_inside_an_async_body_run_inline_and_other_namespaces_are_reachable,
     the_async_thread_exits_after_the_keep_alive_and_comes_back,
     sockets_made_inside_belong_to_the_namespace_and_serve_from_a_tokio_program,
+    bodies_that_panic_on_drop_neither_kill_nor_pin_the_async_thread,
 }

@@ -184,6 +184,89 @@ fn loopback_comes_up_on_request() {
     connect(&ns).unwrap();
 }
 
+/// Whether something is mounted at `dir` (in this process's mount namespace).
+fn is_mount_point(dir: &std::path::Path) -> bool {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let dir = dir.to_str().unwrap();
+    mountinfo
+        .lines()
+        .any(|line| line.split(' ').nth(4) == Some(dir))
+}
+
+/// A symlink under `/run/netns` to a mount made elsewhere by the test; all three
+/// are removed when dropped, also when the test fails.
+struct LinkToMount {
+    link: std::path::PathBuf,
+    target: std::path::PathBuf,
+}
+
+impl Drop for LinkToMount {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.link);
+        while nix::mount::umount2(&self.target, nix::mount::MntFlags::UMOUNT_NOFOLLOW).is_ok() {}
+        let _ = std::fs::remove_dir(&self.target);
+        let _ = std::fs::remove_file(&self.target);
+    }
+}
+
+fn remove_named_refuses_a_symlink_and_unmounts_nothing_elsewhere() {
+    use nix::mount::{mount, MsFlags};
+    require_root!();
+    // Another named namespace makes sure /run/netns exists (and is where iproute2
+    // would put names), and gives a namespace file to bind elsewhere.
+    let other = TestNs::new("bound");
+    let tmp = std::env::temp_dir();
+    let tmpfs = LinkToMount {
+        link: format!("/run/netns/{}", unique_name("link")).into(),
+        target: tmp.join(unique_name("tmpfs")),
+    };
+    std::fs::create_dir(&tmpfs.target).unwrap();
+    mount(
+        Some("nsrt-tmpfs"),
+        &tmpfs.target,
+        Some("tmpfs"),
+        MsFlags::empty(),
+        Some("size=1m"),
+    )
+    .unwrap();
+    let bound = LinkToMount {
+        link: format!("/run/netns/{}", unique_name("link")).into(),
+        target: tmp.join(unique_name("nsfile")),
+    };
+    std::fs::write(&bound.target, b"").unwrap();
+    let source = format!("/run/netns/{}", other.name);
+    mount(
+        Some(source.as_str()),
+        &bound.target,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .unwrap();
+
+    for case in [&tmpfs, &bound] {
+        std::os::unix::fs::symlink(&case.target, &case.link).unwrap();
+        assert!(is_mount_point(&case.target));
+        let name = case.link.file_name().unwrap().to_str().unwrap();
+        let err = NetNs::remove_named(name).unwrap_err();
+        assert!(
+            matches!(&err, Error::Symlink { path } if *path == case.link),
+            "{err:?}"
+        );
+        assert_eq!(err.io_kind(), io::ErrorKind::InvalidInput);
+        assert!(
+            is_mount_point(&case.target),
+            "{name}: the target was unmounted"
+        );
+        assert!(
+            case.link.symlink_metadata().is_ok(),
+            "{name}: the link is gone"
+        );
+    }
+    // The namespace behind the bound file is untouched.
+    assert_eq!(NetNs::from_path(&bound.target).unwrap(), other.ns);
+}
+
 tests! {
     current_is_the_calling_threads_namespace,
     create_makes_a_new_namespace_without_moving_the_caller,
@@ -198,4 +281,5 @@ tests! {
     a_namespace_of_another_kind_is_refused_and_named,
     a_namespace_removed_while_in_use_keeps_serving,
     loopback_comes_up_on_request,
+    remove_named_refuses_a_symlink_and_unmounts_nothing_elsewhere,
 }

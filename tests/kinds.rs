@@ -312,6 +312,54 @@ fn the_in_ns_attribute_runs_bodies_in_every_member() {
     assert_threads_where_they_belong();
 }
 
+/// A child process, killed and reaped when dropped (also when the test fails).
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn the_namespaces_of_a_zombie_are_not_found() {
+    let mut child = Child(
+        std::process::Command::new("sleep")
+            .arg("600")
+            .spawn()
+            .unwrap(),
+    );
+    let pid = child.0.id();
+    assert!(
+        NsSet::of_pid(pid).is_ok(),
+        "alive, its namespaces are found"
+    );
+
+    child.0.kill().unwrap();
+    // Wait until it has exited, but leave it unreaped (`WNOWAIT`): a zombie.
+    // SAFETY: an all-zero `siginfo_t` is valid; waitid writes into it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is a valid siginfo_t for waitid to fill.
+    let waited =
+        unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
+    assert_eq!(waited, 0, "waitid: {}", std::io::Error::last_os_error());
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let state = stat.rsplit_once(") ").unwrap().1.split(' ').next();
+    assert_eq!(state, Some("Z"), "not a zombie: {stat}");
+    assert!(Path::new(&format!("/proc/{pid}/ns")).exists());
+
+    for err in [
+        NsSet::of_pid(pid).map(drop).unwrap_err(),
+        NetNs::of_pid(pid).map(drop).unwrap_err(),
+        Ns::of_pid(pid, NsKind::Uts).map(drop).unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    }
+    drop(child); // reaped
+    let err = NsSet::of_pid(pid).unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+}
+
 tests! {
     uts_hostname_inside_is_the_namespaces_and_the_hosts_is_unchanged,
     a_tmpfs_mounted_inside_a_mount_namespace_stays_inside,
@@ -320,4 +368,5 @@ tests! {
     the_namespaces_of_a_process_are_entered_together,
     a_set_made_of_handles_shares_threads_with_an_equal_set,
     the_in_ns_attribute_runs_bodies_in_every_member,
+    the_namespaces_of_a_zombie_are_not_found,
 }

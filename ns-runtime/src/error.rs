@@ -28,6 +28,14 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// A name under `/run/netns` is a symbolic link: refused, because removing it
+    /// as a namespace would unmount whatever it points to.
+    #[error("{} is a symbolic link, not a named namespace: refused (remove the link itself if it is stale)", path.display())]
+    Symlink {
+        /// The path of the link.
+        path: PathBuf,
+    },
+
     /// The file is a namespace of another kind than the one asked for.
     #[error("{} is a {found} namespace, not a {expected} namespace", path.display())]
     WrongKind {
@@ -184,6 +192,7 @@ impl Error {
         match self {
             Error::NotFound { path } => Error::NotFound { path: path.clone() },
             Error::NotANamespace { path } => Error::NotANamespace { path: path.clone() },
+            Error::Symlink { path } => Error::Symlink { path: path.clone() },
             Error::WrongKind {
                 path,
                 expected,
@@ -246,9 +255,10 @@ impl Error {
     pub fn io_kind(&self) -> io::ErrorKind {
         match self {
             Error::NotFound { .. } => io::ErrorKind::NotFound,
-            Error::NotANamespace { .. } | Error::WrongKind { .. } | Error::InvalidName { .. } => {
-                io::ErrorKind::InvalidInput
-            }
+            Error::NotANamespace { .. }
+            | Error::Symlink { .. }
+            | Error::WrongKind { .. }
+            | Error::InvalidName { .. } => io::ErrorKind::InvalidInput,
             Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
             Error::PermissionDenied { .. } => io::ErrorKind::PermissionDenied,
             Error::Syscall { source, .. } | Error::ThreadSpawn { source, .. } => source.kind(),

@@ -170,9 +170,25 @@ impl NetNs {
     ///
     /// The namespace itself lives on while handles, threads or sockets refer to it;
     /// those keep working.
+    ///
+    /// Unlike `ip netns del`, a symbolic link under `/run/netns` is refused
+    /// ([`Error::Symlink`]) and never followed: removing it would unmount whatever
+    /// it points to.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`], [`Error::NotFound`], [`Error::Symlink`];
+    /// [`Error::PermissionDenied`] without `CAP_SYS_ADMIN`.
     pub fn remove_named(name: &str) -> Result<()> {
         let path = netns_path(name)?;
-        if let Err(errno) = umount2(&path, MntFlags::MNT_DETACH) {
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => return Err(Error::Symlink { path }),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Error::NotFound { path }),
+            Err(e) => return Err(Error::syscall("lstat", path.display(), e)),
+        }
+        // A link put there since is not followed either (then it is merely unlinked).
+        let flags = MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW;
+        if let Err(errno) = umount2(&path, flags) {
             match errno {
                 // Not a mount point: a leftover file, which unlink below removes.
                 nix::Error::EINVAL => {}

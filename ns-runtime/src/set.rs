@@ -75,14 +75,17 @@ impl NsSet {
     /// one by one through the files opened here otherwise.
     ///
     /// # Errors
-    /// [`Error::NotFound`] if there is no such process.
+    /// [`Error::NotFound`] if there is no such process, or it has exited and is
+    /// not reaped yet (a zombie has no namespaces left).
     pub fn of_pid(pid: u32) -> Result<NsSet> {
         let pidfd = pidfd_open(pid)?;
         let members = JOINABLE
             .into_iter()
             .filter_map(|kind| match Ns::of_pid(pid, kind) {
-                // A kernel without this kind (no cgroup namespaces, say): leave it out.
-                Err(Error::NotFound { .. }) if process_exists(pid) => None,
+                // A kernel without this kind (no cgroup namespaces, say): leave it
+                // out. Any other missing member (a zombie lists every link, but
+                // none can be opened) means the process is gone.
+                Err(Error::NotFound { .. }) if !kernel_has(kind) => None,
                 other => Some(other),
             })
             .collect::<Result<Vec<Ns>>>()?;
@@ -130,6 +133,13 @@ fn pidfd_open(pid: u32) -> Result<Option<OwnedFd>> {
     }
     // SAFETY: `fd` is a new descriptor that nothing else owns; a pidfd fits an i32.
     Ok(Some(unsafe { OwnedFd::from_raw_fd(fd as i32) }))
+}
+
+/// Whether this kernel has namespaces of `kind`: the calling thread, which is
+/// alive, then has a link for it.
+fn kernel_has(kind: NsKind) -> bool {
+    let link = format!("/proc/thread-self/ns/{}", kind.proc_name());
+    std::path::Path::new(&link).exists()
 }
 
 fn process_exists(pid: u32) -> bool {

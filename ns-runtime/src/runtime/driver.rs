@@ -16,6 +16,11 @@
 //!   value / resume_unwind(payload)
 //! ```
 //!
+//! Every drop of a body on this thread (its closure, its future when it completes
+//! or is cancelled, a value or panic its caller no longer waits for) is guarded: a
+//! panic in `Drop` is caught there, so it can neither end the thread nor keep it
+//! counting a body that is gone.
+//!
 //! The driver exits after `keep_alive` with no body running and no job sent;
 //! its channel is closed first, so a caller racing with the exit starts a new
 //! driver instead of losing its job.
@@ -75,16 +80,18 @@ where
         let Task { f, mut reply } = *self;
         Box::pin(async move {
             // Unwind safety: after a panic the future is dropped, never polled again.
+            // Calling `f` consumes it: its captures are dropped under this guard too.
             let future = match catch_unwind(AssertUnwindSafe(f)) {
                 Ok(future) => future,
-                Err(payload) => {
-                    let _ = reply.send(Ok(Err(payload)));
-                    return;
-                }
+                Err(payload) => return send_or_discard(reply, Err(payload)),
             };
-            let mut future = pin!(future);
+            // In an `Option`, so that it can be dropped in place under a guard.
+            let mut body = pin!(Some(future));
             let outcome = poll_fn(|cx| {
-                match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+                let Some(future) = body.as_mut().as_pin_mut() else {
+                    return Poll::Ready(None);
+                };
+                match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
                     Ok(Poll::Ready(value)) => Poll::Ready(Some(Ok(value))),
                     Err(payload) => Poll::Ready(Some(Err(payload))),
                     // The caller dropped its future: cancel the body here, at the
@@ -94,14 +101,49 @@ where
                 }
             })
             .await;
-            if let Some(outcome) = outcome {
-                let _ = reply.send(Ok(outcome));
+            // The body's future goes before its caller hears back, as a function's
+            // locals do before it returns. A panic in its `Drop` is the body's panic;
+            // nobody hears of it if the body was cancelled.
+            let dropped = catch_unwind(AssertUnwindSafe(|| body.set(None)));
+            match (outcome, dropped) {
+                (Some(outcome), Ok(())) => send_or_discard(reply, outcome),
+                (Some(Ok(value)), Err(payload)) => {
+                    discard(value);
+                    send_or_discard(reply, Err(payload));
+                }
+                (Some(Err(first)), Err(second)) => {
+                    discard(second);
+                    send_or_discard(reply, Err(first));
+                }
+                (None, Err(payload)) => discard(payload),
+                (None, Ok(())) => {}
             }
         })
     }
 
     fn fail(self: Box<Self>, err: Error) {
-        let _ = self.reply.send(Err(err));
+        let Task { f, reply } = *self;
+        discard(f);
+        let _ = reply.send(Err(err));
+    }
+}
+
+/// Sends a body's outcome to its caller; if the caller is gone, drops it here
+/// under a guard.
+fn send_or_discard<R>(reply: oneshot::Sender<Outcome<R>>, outcome: std::thread::Result<R>) {
+    if let Err(unsent) = reply.send(Ok(outcome)) {
+        discard(unsent);
+    }
+}
+
+/// Drops `value` on the driver thread, catching a panic in its `Drop` (and in the
+/// `Drop` of that panic's payload, which is then leaked): a body's value, future or
+/// closure must not end the thread or the task that counts the running bodies.
+fn discard<T>(value: T) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
+        if let Err(again) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+            std::mem::forget(again);
+        }
     }
 }
 
@@ -218,8 +260,9 @@ async fn serve(pool: &Pool, queue: &mut mpsc::UnboundedReceiver<Box<dyn AsyncJob
                 moved = true;
                 queue.close();
                 while let Ok(job) = queue.try_recv() {
-                    // If no thread can be started, the job's caller sees `Abandoned`.
-                    let _ = pool.submit_async(job);
+                    // If no thread can be started, the job's caller sees `Abandoned`
+                    // and the job is dropped here: guard its closure's `Drop`.
+                    discard(catch_unwind(AssertUnwindSafe(|| pool.submit_async(job))));
                 }
             }
             // No body to hold up: spin a little for the next job before parking,
@@ -251,16 +294,26 @@ async fn serve(pool: &Pool, queue: &mut mpsc::UnboundedReceiver<Box<dyn AsyncJob
         };
         running.set(running.get() + 1);
         let task = job.start();
-        let (running, all_done) = (Rc::clone(&running), Rc::clone(&all_done));
+        // Counted down however the task ends, even if it were to panic.
+        let done = Running(Rc::clone(&running), Rc::clone(&all_done));
         tokio::task::spawn_local(async move {
             task.await;
-            running.set(running.get() - 1);
-            if running.get() == 0 {
-                all_done.notify_one();
-            }
+            drop(done);
         });
     }
     while running.get() > 0 {
         all_done.notified().await;
+    }
+}
+
+/// One running body: counts it down and wakes the server when the last ends.
+struct Running(Rc<Cell<usize>>, Rc<Notify>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+        if self.0.get() == 0 {
+            self.1.notify_one();
+        }
     }
 }

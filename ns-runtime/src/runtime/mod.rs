@@ -342,6 +342,14 @@ impl Builder {
     /// when a call has not been taken up and no call has finished for about a
     /// millisecond (bodies that block). Calls made from runtime threads may exceed
     /// it, so that A → B → A cannot deadlock.
+    ///
+    /// A thread that a body starts is not a runtime thread: its calls wait for a
+    /// free thread like any outside caller's. So a body that waits for such a
+    /// thread (joins it, or waits for its reply) while that thread calls into the
+    /// body's own target deadlocks once the target's threads are all busy, at
+    /// once with `max_threads_per_ns(1)`. Make the call from the body itself (it
+    /// runs inline), don't wait for it inside the body, or allow more threads than
+    /// bodies can wait like this at once.
     pub fn max_threads_per_ns(mut self, max: usize) -> Builder {
         self.config.max_threads = max.max(1);
         self
