@@ -8,7 +8,7 @@ use std::fs;
 
 use crate::error::{Error, Result};
 use crate::kind::NsKind;
-use crate::registry::AuditGuard;
+use crate::registry::{AuditGuard, Damage};
 
 /// A thread found in another namespace than the main thread's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,20 +36,36 @@ pub struct NsDifference {
     pub actual_inode: u64,
 }
 
-/// A runtime thread that was found outside the namespace it served (a body changed
-/// its namespace through code the attribute cannot see), and so was retired
-/// instead of being reused.
+/// A runtime thread that a body damaged through code the attribute cannot see
+/// (moved it to another namespace, or gave it an fd table or fs struct of its
+/// own), and that was therefore retired instead of being reused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetiredThread {
     /// The thread's id.
     pub tid: u32,
-    /// Its namespace's kind.
+    /// The kind of namespace it was moved in (for [`RetireReason::Moved`]; for
+    /// the other reasons `Net`, with both inodes 0).
     pub kind: NsKind,
-    /// The namespace it belonged to.
+    /// The namespace it served.
     pub home_inode: u64,
     /// Where it was found.
     pub found_inode: u64,
+    /// What the body did.
+    pub reason: RetireReason,
+}
+
+/// What a body did to a runtime thread that was then retired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetireReason {
+    /// Moved it to another namespace (`setns`, `unshare(CLONE_NEW*)`).
+    Moved,
+    /// Gave it an fd table of its own (`unshare(CLONE_FILES)`): fds it returns
+    /// would not be the caller's.
+    FdTable,
+    /// Gave it a cwd, root and umask of its own (`unshare(CLONE_FS)`).
+    FsStruct,
 }
 
 /// The result of [`audit`].
@@ -170,11 +186,19 @@ pub fn audit() -> Result<Audit> {
     }
     audit.retired = retired
         .into_iter()
-        .map(|(tid, (kind, home_inode, found_inode))| RetiredThread {
-            tid,
-            kind,
-            home_inode,
-            found_inode,
+        .map(|(tid, damage)| {
+            let (kind, home_inode, found_inode, reason) = match damage {
+                Damage::Moved(kind, home, found) => (kind, home, found, RetireReason::Moved),
+                Damage::FdTable => (NsKind::Net, 0, 0, RetireReason::FdTable),
+                Damage::FsStruct => (NsKind::Net, 0, 0, RetireReason::FsStruct),
+            };
+            RetiredThread {
+                tid,
+                kind,
+                home_inode,
+                found_inode,
+                reason,
+            }
         })
         .collect();
     Ok(audit)

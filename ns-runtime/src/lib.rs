@@ -70,7 +70,7 @@ mod sockets;
 mod sys;
 mod target;
 
-pub use audit::{audit, Audit, NsDifference, RetiredThread, StrayThread};
+pub use audit::{audit, Audit, NsDifference, RetireReason, RetiredThread, StrayThread};
 pub use error::{Error, Result};
 pub use handle::{Mount, Namespaces, Ns};
 pub use kind::NsKind;

@@ -32,9 +32,19 @@ pub(crate) struct Registered {
     pub(crate) moving: bool,
 }
 
-/// A thread retired because a body moved it: tid, and (kind, inode it served,
-/// inode it was found in).
-pub(crate) type Retired = (u32, (NsKind, u64, u64));
+/// What a body did to a runtime thread that made it retire.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Damage {
+    /// Moved it: (kind, inode it served, inode it was found in).
+    Moved(NsKind, u64, u64),
+    /// Gave it an fd table of its own (`unshare(CLONE_FILES)`).
+    FdTable,
+    /// Gave it an fs struct of its own (`unshare(CLONE_FS)`).
+    FsStruct,
+}
+
+/// A retired thread: its tid and what was done to it.
+pub(crate) type Retired = (u32, Damage);
 
 #[derive(Default)]
 struct Registry {
@@ -118,10 +128,10 @@ impl Drop for Registration {
     }
 }
 
-/// Records a thread found somewhere a body put it, instead of where it was
-/// serving, as retired.
-pub(crate) fn retire(tid: u32, moved: (NsKind, u64, u64)) {
-    with(|r| r.retired.push((tid, moved)));
+/// Records a thread that a body damaged (moved it, or gave it an fd table or fs
+/// struct of its own) as retired.
+pub(crate) fn retire(tid: u32, damage: Damage) {
+    with(|r| r.retired.push((tid, damage)));
 }
 
 /// An audit under way; see [`Registry::audits`].

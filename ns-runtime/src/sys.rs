@@ -98,9 +98,72 @@ fn identity(fd: BorrowedFd<'_>) -> io::Result<NsId> {
 
 /// Moves the *calling thread* into the namespace behind `fd`.
 ///
-/// Only namespace threads call this, once, at birth.
+/// Only runtime threads call this, between bodies.
 pub(crate) fn enter(fd: BorrowedFd<'_>, kind: NsKind) -> io::Result<()> {
-    nix::sched::setns(fd, kind.clone_flag()).map_err(io::Error::from)
+    setns(fd, kind.clone_flag().bits())
+}
+
+/// A value only this process knows, passed in an argument register that `setns`
+/// and `unshare` ignore: the seccomp filter of a sealed runtime thread lets
+/// those calls through only with it (so the runtime's own moves work, and a
+/// body's do not). It stops accidents, not attackers: a body can read memory.
+pub(crate) fn seal_cookie() -> u64 {
+    static COOKIE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *COOKIE.get_or_init(|| {
+        let mut bytes = [0_u8; 8];
+        // SAFETY: getrandom writes at most `len` bytes into the buffer we own.
+        let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+        let random = u64::from_ne_bytes(bytes);
+        // Never a value a program passes by accident (0, small flags).
+        if got == 8 && random > u64::from(u32::MAX) {
+            random
+        } else {
+            0x6e73_7274_5f73_6561 ^ u64::from(std::process::id())
+        }
+    })
+}
+
+/// `setns(fd, nstype)` with the seal cookie in the third argument register.
+pub(crate) fn setns(fd: BorrowedFd<'_>, nstype: i32) -> io::Result<()> {
+    // SAFETY: setns reads two integer arguments; the third register is ignored by
+    // the kernel (read only by a seccomp filter). No memory is passed.
+    let rc = unsafe { libc::syscall(libc::SYS_setns, fd.as_raw_fd(), nstype, seal_cookie()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `unshare(flags)` with the seal cookie in the second argument register.
+pub(crate) fn unshare(flags: i32) -> io::Result<()> {
+    // SAFETY: unshare reads one integer argument; the second register is ignored
+    // by the kernel (read only by a seccomp filter). No memory is passed.
+    let rc = unsafe { libc::syscall(libc::SYS_unshare, flags, seal_cookie()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Whether the calling thread shares the main thread's fd table (`files`) or fs
+/// struct (cwd, root, umask), by `kcmp(2)`; `None` if the kernel or a seccomp
+/// profile does not let us ask.
+pub(crate) fn shares_with_main_thread(files: bool) -> Option<bool> {
+    const KCMP_FILES: libc::c_int = 2;
+    const KCMP_FS: libc::c_int = 3;
+    let what = if files { KCMP_FILES } else { KCMP_FS };
+    let tid = nix::unistd::gettid().as_raw();
+    let pid = nix::unistd::getpid().as_raw();
+    // SAFETY: kcmp compares kernel objects of two tasks by integer arguments; no
+    // memory is passed.
+    let rc = unsafe { libc::syscall(libc::SYS_kcmp, tid, pid, what, 0, 0) };
+    match rc {
+        0 => Some(true),
+        1..=3 => Some(false),
+        _ => None,
+    }
 }
 
 /// Identity of the calling thread's namespace of `kind`.

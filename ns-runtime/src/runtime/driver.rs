@@ -213,7 +213,13 @@ fn main(
     let registration = registry::register(target.homes());
     registration.moving(target.homes());
     let mut place = Place::of_current_thread();
-    let entered = place.enter(&target).map_err(|failed| failed.error);
+    let sealed = if pool.runtime.config.sealed {
+        super::seal::seal_current_thread()
+            .map_err(|source| Error::syscall("seccomp", pool.name(), source))
+    } else {
+        Ok(())
+    };
+    let entered = sealed.and_then(|()| place.enter(&target).map_err(|failed| failed.error));
     drop(target); // the handles keep it, not its threads
     let inside = entered.and_then(|()| {
         registration.arrived();
@@ -234,8 +240,11 @@ fn main(
     };
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, serve(pool, &mut queue));
-    if let Some(moved) = pool.key().moved_away() {
-        registry::retire(registration.tid(), moved);
+    if let Some((kind, home, found)) = pool.key().moved_away() {
+        registry::retire(
+            registration.tid(),
+            registry::Damage::Moved(kind, home, found),
+        );
     }
 }
 

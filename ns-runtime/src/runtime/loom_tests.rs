@@ -26,6 +26,12 @@ fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
 /// As [`model`], with `bound` preemptions at most (unless `LOOM_MAX_PREEMPTIONS`
 /// says otherwise).
 fn model_bounded(name: &str, bound: usize, f: impl Fn() + Sync + Send + 'static) {
+    // One model at a time: they share the process's interned targets (a model
+    // running beside another would find its anchors, made by another execution).
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     // The deliberate panic of one model runs in every interleaving: keep it quiet.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

@@ -19,6 +19,8 @@ mod loom_tests;
 mod place;
 mod pool;
 mod sched;
+#[cfg(not(loom))]
+mod seal;
 mod sync;
 mod worker;
 
@@ -41,6 +43,7 @@ pub(crate) struct Config {
     pub(crate) max_idle_spin: Duration,
     pub(crate) stack_size: Option<usize>,
     pub(crate) dedicated: bool,
+    pub(crate) sealed: bool,
     /// CPUs this process may use: more threads than that do not serve trivial
     /// calls any faster.
     pub(crate) cpus: usize,
@@ -55,6 +58,7 @@ impl Default for Config {
             max_idle_spin: Duration::from_micros(500),
             stack_size: None,
             dedicated: false,
+            sealed: false,
             cpus: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
@@ -391,6 +395,35 @@ impl Builder {
     /// another namespace. (Threads serving a mount namespace are always dedicated.)
     pub fn dedicated_threads(mut self, dedicated: bool) -> Builder {
         self.config.dedicated = dedicated;
+        self
+    }
+
+    /// Seals the runtime's threads (default `false`): each installs a seccomp
+    /// filter that makes `setns`, `unshare` and namespace-creating `clone` fail
+    /// with `EPERM` inside bodies, while the runtime's own moves keep working. No
+    /// call then ever runs in the wrong place, whatever code a body calls.
+    ///
+    /// The cost: a filter that the kernel runs on every system call of a runtime
+    /// thread (a few nanoseconds each), and threads and processes that a body
+    /// starts inherit it: a program run from a body cannot enter or create
+    /// namespaces (`ip netns exec`, `unshare`, container runtimes). `clone3` is
+    /// refused with `ENOSYS` (its flags are out of a filter's reach), so the C
+    /// library falls back to `clone`. It stops accidents, not attackers: a body
+    /// that reads the runtime's memory can find the token its own calls carry.
+    ///
+    /// ```no_run
+    /// use ns_runtime::{NetNs, Runtime};
+    ///
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let rt = Runtime::builder().sealed(true).build();
+    /// let ns = NetNs::create()?;
+    /// let refused = rt.run(&ns, || nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET))?;
+    /// assert_eq!(refused, Err(nix::errno::Errno::EPERM));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn sealed(mut self, sealed: bool) -> Builder {
+        self.config.sealed = sealed;
         self
     }
 

@@ -2,7 +2,6 @@
 //! for each namespace that differs between where it is and where it goes.
 
 use std::cell::Cell;
-use std::io;
 use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -180,8 +179,8 @@ impl Place {
             if kind == crate::NsKind::Mnt && !self.private_fs {
                 // Entering a mount namespace needs a private fs struct; without it
                 // the kernel refuses, or (through a pidfd) moves every thread's root.
-                nix::sched::unshare(CloneFlags::CLONE_FS)
-                    .map_err(|e| Error::syscall("unshare(CLONE_FS)", ns, io::Error::from(e)))?;
+                sys::unshare(CloneFlags::CLONE_FS.bits())
+                    .map_err(|e| Error::syscall("unshare(CLONE_FS)", ns, e))?;
                 self.private_fs = true;
             }
             // Until it succeeds, the thread is where it was in this kind.
@@ -206,7 +205,7 @@ impl Place {
                 flags |= kind.clone_flag();
             }
         }
-        if flags.is_empty() || nix::sched::setns(process.pidfd.as_fd(), flags).is_err() {
+        if flags.is_empty() || sys::setns(process.pidfd.as_fd(), flags.bits()).is_err() {
             return;
         }
         // The process may have moved since the set was taken: read where we are.

@@ -11,8 +11,8 @@ use super::sched::Sleeper;
 use super::sync;
 use super::Shared;
 use crate::error::{Error, Result};
-use crate::kind::NsKind;
-use crate::registry::{self, Registration};
+use crate::registry::{self, Damage, Registration};
+use crate::sys;
 
 /// A body may move its thread through code the attribute cannot see; a thread
 /// checks where it is before it sleeps and after this many calls at most.
@@ -23,8 +23,8 @@ pub(crate) struct Worker {
     place: Place,
     sleeper: Sleeper,
     calls_since_check: u32,
-    /// Where a body left it: (kind, inode it served, inode it is in).
-    moved: Option<(NsKind, u64, u64)>,
+    /// What a body did to it, if anything.
+    damage: Option<Damage>,
 }
 
 impl Worker {
@@ -34,7 +34,7 @@ impl Worker {
             place: Place::of_current_thread(),
             sleeper: Sleeper::new(),
             calls_since_check: 0,
-            moved: None,
+            damage: None,
         }
     }
 
@@ -42,16 +42,34 @@ impl Worker {
         self.sleeper.clone()
     }
 
-    /// Whether the thread is still in `pool`'s target: looked at every
-    /// [`CHECK_EVERY`] calls, or now if `now`.
+    /// Whether the thread is still fit to serve `pool`: in its target, sharing
+    /// the process's fd table and (unless it serves a mount namespace) fs struct.
+    /// Looked at every [`CHECK_EVERY`] calls, or now if `now`.
     pub(crate) fn still_in(&mut self, pool: &Pool, now: bool) -> bool {
         self.calls_since_check += 1;
         if !now && self.calls_since_check < CHECK_EVERY {
             return true;
         }
         self.calls_since_check = 0;
-        self.moved = pool.key().moved_away();
-        self.moved.is_none()
+        self.damage = self.find_damage(pool);
+        self.damage.is_none()
+    }
+
+    fn find_damage(&self, pool: &Pool) -> Option<Damage> {
+        if cfg!(loom) {
+            return None;
+        }
+        if let Some((kind, home, found)) = pool.key().moved_away() {
+            return Some(Damage::Moved(kind, home, found));
+        }
+        // (`None`: kcmp is not allowed here; nothing to tell, keep serving.)
+        if sys::shares_with_main_thread(true) == Some(false) {
+            return Some(Damage::FdTable);
+        }
+        if !self.place.has_private_fs() && sys::shares_with_main_thread(false) == Some(false) {
+            return Some(Damage::FsStruct);
+        }
+        None
     }
 
     /// Moves into `pool`'s target (counted there as incoming) and says so to it.
@@ -118,6 +136,13 @@ fn main(first: Arc<Pool>) {
     let runtime: Arc<Shared> = Arc::clone(&first.runtime);
     let dedicated = first.dedicated;
     let mut worker = Worker::new();
+    #[cfg(not(loom))]
+    if runtime.config.sealed {
+        if let Err(source) = super::seal::seal_current_thread() {
+            first.arrival_failed(&Error::syscall("seccomp", first.name(), source));
+            return;
+        }
+    }
     let mut next = Some(first);
     loop {
         let Some(pool) = next.take() else {
@@ -140,8 +165,8 @@ fn main(first: Arc<Pool>) {
             Next::Serve(other) => next = Some(other),
             Next::Exit => return,
             Next::Retire => {
-                if let Some(moved) = worker.moved {
-                    registry::retire(worker.registration.tid(), moved);
+                if let Some(damage) = worker.damage {
+                    registry::retire(worker.registration.tid(), damage);
                 }
                 return;
             }
