@@ -109,3 +109,27 @@ if os.path.exists(scale):
     print(f"| last handle dropped → no thread inside (median / max of 100) | {s.get('release_median_us', 0):.0f} µs / {s.get('release_max_us', 0):.0f} µs |")
     print(f"| process RSS growth for 1000 namespaces | {s['rss_growth_mib']:.1f} MiB |")
     print(f"| CPU of {s['idle_threads']} idle runtime threads over 5 s | {s['idle_cpu_percent']:.2f} % of one CPU |")
+
+steady = os.path.join(target, "ns-bench", "steady.json")
+if os.path.exists(steady):
+    with open(steady) as f:
+        rows = json.load(f)
+    by = {(r["mechanism"], r["rate"]): r for r in rows}
+    rates = sorted({r["rate"] for r in rows})
+    mechanisms = list(dict.fromkeys(r["mechanism"] for r in rows))
+    print("### CPU at a steady rate (process CPU, % of one core; median call in µs)\n")
+    print("| mechanism | " + " | ".join(f"{rate}/s" for rate in rates) + " |")
+    print("|---|" + "---:|" * len(rates))
+    for m in mechanisms:
+        cells = []
+        for rate in rates:
+            r = by.get((m, rate))
+            cells.append(f"{r['cpu_percent']:.1f} % ({r['median_ns'] / 1e3:.1f} µs)" if r else "")
+        print(f"| {m} | " + " | ".join(cells) + " |")
+    print()
+    for rate in rates:
+        base, ours = by.get(("setns_in_place", rate)), by.get(("ns_run_default", rate))
+        if base and ours:
+            budget = 3 * base["cpu_percent"] + 2
+            print(f"- {rate}/s: `ns.run` default {ours['cpu_percent']:.1f} % against a budget of 3 × {base['cpu_percent']:.1f} % + 2 = {budget:.1f} %: {'met' if ours['cpu_percent'] <= budget else 'NOT met'}")
+    print()

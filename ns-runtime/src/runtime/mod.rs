@@ -49,13 +49,19 @@ pub(crate) struct Config {
     pub(crate) cpus: usize,
 }
 
+/// How long callers and idle threads spin by default: long enough for calls that
+/// come back to back (a hand-off takes well under a microsecond), short enough
+/// that a steady call rate costs little CPU (a thousand calls a second: 0.5 % of
+/// a core at most).
+const FRUGAL_SPIN: Duration = Duration::from_micros(5);
+
 impl Default for Config {
     fn default() -> Config {
         Config {
             max_threads: 8,
             keep_alive: Duration::from_secs(10),
-            spin: Duration::from_micros(50),
-            max_idle_spin: Duration::from_micros(500),
+            spin: FRUGAL_SPIN,
+            max_idle_spin: FRUGAL_SPIN,
             stack_size: None,
             dedicated: false,
             sealed: false,
@@ -367,25 +373,42 @@ impl Builder {
         self
     }
 
-    /// How long a caller spins for its result, and a namespace thread (also the
-    /// async one, when no body is running) for new work, before parking (default
-    /// 50 µs). Spinning makes back-to-back calls cost well
-    /// under a microsecond instead of a cross-CPU wake-up; zero parks at once.
+    /// How long a caller spins for its result, and an idle runtime thread for the
+    /// next call, before parking (default 5 µs). Back-to-back calls then cost a
+    /// hand-off (well under a microsecond) rather than two wake-ups, and a steady
+    /// call rate costs little CPU; zero parks at once. A caller that had to wake a
+    /// sleeping thread parks at once either way. See [`Builder::latency_first`].
     pub fn spin(mut self, spin: Duration) -> Builder {
         self.config.spin = spin;
         self
     }
 
-    /// The longest a namespace thread keeps spinning for the next call when calls
-    /// come often (default 500 µs). After each call it spins for 1.5 times the
-    /// interval between its last two calls, within `spin ..= max_idle_spin`, then
-    /// sleeps. A namespace called every few hundred microseconds thus answers in a
-    /// hand-off (about 1 µs) rather than the wake-up of an idle CPU (about 10 µs on
-    /// a virtual machine), at the price of one CPU kept busy while such calls go
-    /// on. Zero (or anything up to `spin`) turns the adaptation off.
+    /// The longest a runtime thread keeps spinning for the next call when calls
+    /// come often (default 5 µs, the same as `spin`: no adaptation). Above `spin`,
+    /// after each call it spins for 1.5 times the interval between its last two
+    /// calls, within `spin ..= max_idle_spin`, then sleeps: a target called every
+    /// few hundred microseconds then answers in a hand-off (about 1 µs) rather
+    /// than the wake-up of an idle CPU (about 10–30 µs on a virtual machine), at
+    /// the price of one CPU kept busy while such calls go on.
     pub fn max_idle_spin(mut self, max: Duration) -> Builder {
         self.config.max_idle_spin = max;
         self
+    }
+
+    /// Trades CPU for latency: callers spin up to 50 µs for their result and
+    /// runtime threads up to 500 µs for the next call (`spin(50 µs)`,
+    /// `max_idle_spin(500 µs)`). Calls a few hundred microseconds apart then cost
+    /// a hand-off instead of a wake-up, and a steady rate of a thousand calls a
+    /// second keeps about half a core busy spinning (`BENCHMARKS.md` has the
+    /// figures).
+    ///
+    /// ```
+    /// let rt = ns_runtime::Runtime::builder().latency_first().build();
+    /// # drop(rt);
+    /// ```
+    pub fn latency_first(self) -> Builder {
+        self.spin(Duration::from_micros(50))
+            .max_idle_spin(Duration::from_micros(500))
     }
 
     /// Keeps every thread with the target it first served (default `false`): it

@@ -180,10 +180,11 @@ impl Pool {
         let mut completed = self.completed.load(Ordering::Relaxed);
         // SAFETY: a bitwise copy of the JobRef (it has no destructor); the queue's
         // copy is completed exactly once, like the slot's would have been.
-        let ahead = self.submit(unsafe { std::ptr::read(&job_ref) });
+        let woke = self.submit(unsafe { std::ptr::read(&job_ref) });
         // Behind other jobs, spinning would only take CPU from the threads that
-        // serve them: park at once.
-        let own_spin = if ahead > 0 { Duration::ZERO } else { spin };
+        // serve them; after waking a sleeping thread (or asking for one), the
+        // answer takes a wake-up anyway: park at once.
+        let own_spin = if woke { Duration::ZERO } else { spin };
         if !job.latch.spin(own_spin) {
             // Still waiting. Another thread may come only if the job is not even
             // taken and no job at all finished for a while: then every thread here
@@ -215,17 +216,19 @@ impl Pool {
     }
 
     /// Queues `job` and makes sure a worker will take it: one awake here, a
-    /// sleeper woken, or a thread got from the runtime. Returns how many jobs were
-    /// queued before it.
-    fn submit(&self, job: JobRef) -> usize {
+    /// sleeper woken, or a thread got from the runtime. Returns whether the
+    /// answer will take a while: jobs were queued before it, or no awake worker
+    /// was here to take it.
+    fn submit(&self, job: JobRef) -> bool {
         let mut state = self.lock();
         let ahead = state.queue.len();
         state.queue.push_back(job);
         self.hot.queued.store(state.queue.len(), Ordering::Release);
         let then = self.see_to_queue(&mut state, ahead > 0);
         drop(state);
+        let slow = ahead > 0 || !matches!(then, Then::Nothing);
         self.then(then);
-        ahead
+        slow
     }
 
     /// Decides who takes the queued jobs. `crowded`: callers are queueing behind

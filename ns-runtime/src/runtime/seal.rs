@@ -131,22 +131,75 @@ pub(crate) fn seal_current_thread() -> io::Result<()> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_jump_lands_inside_the_program_and_it_ends_in_returns() {
+    /// Runs the filter on one system call, as the kernel would.
+    fn verdict(arch: u32, nr: i64, args: [u64; 6]) -> u32 {
+        let mut data = [0_u8; 64];
+        data[0..4].copy_from_slice(&(nr as u32).to_le_bytes());
+        data[4..8].copy_from_slice(&arch.to_le_bytes());
+        for (i, arg) in args.iter().enumerate() {
+            data[16 + 8 * i..24 + 8 * i].copy_from_slice(&arg.to_le_bytes());
+        }
         let program = program();
-        for (at, op) in program.iter().enumerate() {
-            if op.code == JEQ_K || op.code == JSET_K {
-                for offset in [op.jt, op.jf] {
-                    let to = at + 1 + usize::from(offset);
-                    assert!(to < program.len(), "jump from {at} to {to}");
-                    let target = program[to].code;
-                    assert!(
-                        target == RET_K || target == LD_W_ABS,
-                        "jump from {at} to {to}"
-                    );
+        let (mut pc, mut acc) = (0_usize, 0_u32);
+        loop {
+            let op = program[pc];
+            match op.code {
+                LD_W_ABS => {
+                    let at = op.k as usize;
+                    acc = u32::from_le_bytes(data[at..at + 4].try_into().unwrap());
+                    pc += 1;
                 }
+                JEQ_K | JSET_K => {
+                    let hit = if op.code == JEQ_K {
+                        acc == op.k
+                    } else {
+                        acc & op.k != 0
+                    };
+                    pc += 1 + usize::from(if hit { op.jt } else { op.jf });
+                }
+                RET_K => return op.k,
+                other => panic!("unknown opcode {other:#x} at {pc}"),
             }
         }
-        assert_eq!(program.last().map(|op| op.code), Some(RET_K));
+    }
+
+    #[test]
+    fn the_filter_refuses_namespace_changes_without_the_cookie_only() {
+        let eperm = RET_ERRNO | libc::EPERM as u32;
+        let cookie = seal_cookie();
+        let net = libc::CLONE_NEWNET as u64;
+        let call = |nr: i64, args: [u64; 6]| verdict(AUDIT_ARCH, nr, args);
+        assert_eq!(call(libc::SYS_setns, [3, net, 0, 0, 0, 0]), eperm);
+        assert_eq!(call(libc::SYS_setns, [3, net, cookie, 0, 0, 0]), RET_ALLOW);
+        // Half a cookie is no cookie.
+        assert_eq!(
+            call(libc::SYS_setns, [3, net, cookie & 0xffff_ffff, 0, 0, 0]),
+            eperm
+        );
+        assert_eq!(call(libc::SYS_unshare, [net, 0, 0, 0, 0, 0]), eperm);
+        assert_eq!(
+            call(libc::SYS_unshare, [libc::CLONE_FILES as u64, 0, 0, 0, 0, 0]),
+            eperm
+        );
+        assert_eq!(
+            call(
+                libc::SYS_unshare,
+                [libc::CLONE_FS as u64, cookie, 0, 0, 0, 0]
+            ),
+            RET_ALLOW
+        );
+        assert_eq!(
+            call(libc::SYS_clone, [net | libc::SIGCHLD as u64, 0, 0, 0, 0, 0]),
+            eperm
+        );
+        let thread =
+            (libc::CLONE_VM | libc::CLONE_FS | libc::CLONE_FILES | libc::CLONE_THREAD) as u64;
+        assert_eq!(call(libc::SYS_clone, [thread, 0, 0, 0, 0, 0]), RET_ALLOW);
+        assert_eq!(
+            call(libc::SYS_clone3, [0; 6]),
+            RET_ERRNO | libc::ENOSYS as u32
+        );
+        assert_eq!(call(libc::SYS_getpid, [0; 6]), RET_ALLOW);
+        assert_eq!(verdict(0x4000_0003, libc::SYS_getpid, [0; 6]), eperm);
     }
 }
