@@ -30,6 +30,11 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
 pub(crate) use anchor::{Anchor, AnchorRef};
+/// Starts a thread from the process's own state (see `birth.rs`): for helpers
+/// outside the runtime that must not inherit their caller's namespaces.
+#[cfg(not(loom))]
+#[allow(unused_imports)] // for modules that start helper threads
+pub(crate) use birth::spawn as spawn_clean_thread;
 use pool::Pool;
 
 use crate::error::Result;
