@@ -164,9 +164,11 @@ fn one_thread_serves_namespace_after_namespace_and_the_audit_stays_clean() {
             served_by.insert(tid);
         }
     }
-    // One caller, one call at a time: a cached thread moves, none is started.
+    // One caller, one call at a time: a cached thread moves rather than one
+    // starting per namespace (a busy machine may delay a move enough for one or
+    // two more to start).
     assert!(
-        served_by.len() <= 2,
+        served_by.len() <= 4,
         "{} threads served one caller",
         served_by.len()
     );

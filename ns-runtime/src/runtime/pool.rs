@@ -30,6 +30,9 @@ const WAITING: usize = 1;
 /// anywhere in the pool, before it asks for another thread.
 const GROWTH_PATIENCE: Duration = Duration::from_millis(1);
 
+/// Rounds of patience after which a thread asked for and not come is started anew.
+const HURRY_AFTER: u32 = 10;
+
 /// The fields the hot path touches, on a cache line of their own.
 #[repr(align(128))]
 struct Hot {
@@ -194,6 +197,7 @@ impl Pool {
             let recheck = spin.max(GROWTH_PATIENCE);
             // loom has no time to be patient with: there, decide before waiting.
             let mut waited = cfg!(loom);
+            let mut patience_spent = 0;
             loop {
                 if waited {
                     if job.latch.is_taken() {
@@ -202,7 +206,8 @@ impl Pool {
                     }
                     let now = self.completed.load(Ordering::Relaxed);
                     if now == completed {
-                        self.grow(job_ref.id());
+                        patience_spent += 1;
+                        self.grow(job_ref.id(), patience_spent);
                     }
                     completed = now;
                 }
@@ -292,7 +297,7 @@ impl Pool {
     /// Job `id` has waited a while untaken, with no job finishing here: every
     /// worker is stuck in a body. Wakes a sleeper, or asks for another thread
     /// within the limit (unless one is on its way).
-    fn grow(&self, id: *const ()) {
+    fn grow(&self, id: *const (), patience_spent: u32) {
         let mut state = self.lock();
         if !state.queue.iter().any(|job| job.id() == id) {
             return; // taken meanwhile
@@ -300,10 +305,15 @@ impl Pool {
         let then = if let Some(sleeper) = state.sleepers.pop_front() {
             Then::Wake(sleeper)
         } else if state.incoming > 0 {
-            // A thread was asked for and has not come: the awake worker counted on
-            // to take the demand may be stuck in a body (maybe one that waits for
-            // this very call). Start one instead.
-            Then::Hurry
+            // A thread was asked for and has not come. On a busy machine it may
+            // just not have run yet; after ten rounds of patience, the awake worker
+            // counted on to take the demand is more likely stuck in a body (maybe
+            // one that waits for this very call): start one instead.
+            if patience_spent >= HURRY_AFTER || cfg!(loom) {
+                Then::Hurry
+            } else {
+                Then::Nothing
+            }
         } else if state.present < self.runtime.config.max_threads || place::is_runtime_thread() {
             // (A call from a runtime thread may be part of a cycle, A -> B -> A,
             // whose threads are all blocked: it may exceed the limit so that it
