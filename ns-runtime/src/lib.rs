@@ -67,6 +67,7 @@ mod registry;
 mod runtime;
 mod set;
 mod sockets;
+mod stats;
 mod sys;
 mod target;
 
@@ -78,6 +79,7 @@ pub use name::NETNS_RUN_DIR;
 pub use netns::NetNs;
 pub use runtime::{Builder, GlobalAlreadySet, Runtime};
 pub use set::NsSet;
+pub use stats::{RuntimeStats, TargetStats};
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -210,6 +210,8 @@ fn main(
     target: Arc<crate::target::Target>,
     mut queue: mpsc::UnboundedReceiver<Box<dyn AsyncJob>>,
 ) {
+    let _live = crate::stats::LiveThread::begin();
+    crate::stats::event!(ns = %pool.name(), "async thread started");
     let registration = registry::register(target.homes());
     registration.moving(target.homes());
     let mut place = Place::of_current_thread();

@@ -251,6 +251,39 @@ impl Runtime {
         async move { driver::run(pool, f).await }
     }
 
+    /// A snapshot of what this runtime is doing: per target it served (whose
+    /// handles still exist), its threads, queued calls and calls served; and how
+    /// many runtime threads the process has.
+    ///
+    /// ```no_run
+    /// use ns_runtime::{NetNs, Runtime};
+    ///
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let rt = Runtime::builder().build();
+    /// let ns = NetNs::create()?;
+    /// rt.run(&ns, || ())?;
+    /// let stats = rt.stats();
+    /// assert_eq!(stats.targets[0].calls, 1);
+    /// println!("{} runtime threads; {:#?}", stats.process_threads, stats.targets);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stats(&self) -> crate::stats::RuntimeStats {
+        let shared = self.generations.current();
+        let pools: Vec<Arc<Pool>> = shared
+            .pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter(|pool| !pool.is_leaving())
+            .collect();
+        crate::stats::RuntimeStats {
+            process_threads: crate::stats::live_threads(),
+            targets: pools.iter().map(|pool| pool.stats()).collect(),
+        }
+    }
+
     /// The maximum number of threads per namespace of this runtime.
     pub fn max_threads_per_ns(&self) -> usize {
         self.generations.config.max_threads

@@ -42,6 +42,8 @@ struct Hot {
     /// Workers running a body. Written by the workers on this line, which the
     /// slot has brought to their cache already.
     busy: AtomicUsize,
+    /// Jobs finished so far: a waiting caller tells slow threads from busy ones.
+    completed: AtomicUsize,
 }
 
 pub(crate) struct Pool {
@@ -50,8 +52,6 @@ pub(crate) struct Pool {
     me: Weak<Pool>,
     /// The target's last handle is gone, or the runtime was dropped: workers leave.
     leaving: AtomicBool,
-    /// Jobs finished so far: a waiting caller tells slow threads from busy ones.
-    completed: AtomicUsize,
     state: Mutex<State>,
     /// What the workers enter. Weak: the handles own the target, and once the
     /// last is gone nobody may enter it again.
@@ -100,9 +100,9 @@ impl Pool {
                 slot: AtomicUsize::new(EMPTY),
                 queued: AtomicUsize::new(0),
                 busy: AtomicUsize::new(0),
+                completed: AtomicUsize::new(0),
             },
             leaving: AtomicBool::new(false),
-            completed: AtomicUsize::new(0),
             state: Mutex::new(State::default()),
             target: Arc::downgrade(target),
             key: target.key(),
@@ -146,6 +146,7 @@ impl Pool {
     /// leave at once, busy ones after their body; the async thread finishes its
     /// bodies and exits.
     pub(crate) fn release(&self) {
+        crate::stats::event!(ns = %self.name, "target released: its threads leave");
         self.leaving.store(true, Ordering::Release);
         let sleepers: Vec<Sleeper> = self.lock().sleepers.drain(..).collect();
         for sleeper in sleepers {
@@ -180,7 +181,7 @@ impl Pool {
             }
             return job.into_result();
         }
-        let mut completed = self.completed.load(Ordering::Relaxed);
+        let mut completed = self.hot.completed.load(Ordering::Relaxed);
         // SAFETY: a bitwise copy of the JobRef (it has no destructor); the queue's
         // copy is completed exactly once, like the slot's would have been.
         let woke = self.submit(unsafe { std::ptr::read(&job_ref) });
@@ -204,7 +205,7 @@ impl Pool {
                         job.latch.wait();
                         break;
                     }
-                    let now = self.completed.load(Ordering::Relaxed);
+                    let now = self.hot.completed.load(Ordering::Relaxed);
                     if now == completed {
                         patience_spent += 1;
                         self.grow(job_ref.id(), patience_spent);
@@ -278,6 +279,7 @@ impl Pool {
         let Some(me) = self.arc() else {
             return; // being dropped: nobody can be waiting
         };
+        crate::stats::event!(ns = %self.name, "target asks for a thread");
         if self.dedicated {
             if let Err(err) = super::worker::spawn(me) {
                 self.arrival_failed(&err);
@@ -325,6 +327,19 @@ impl Pool {
         };
         drop(state);
         self.then(then);
+    }
+
+    /// What [`Runtime::stats`](super::Runtime::stats) shows of this pool.
+    pub(crate) fn stats(&self) -> crate::stats::TargetStats {
+        let state = self.lock();
+        crate::stats::TargetStats::new(
+            self.name.clone(),
+            state.present,
+            state.incoming,
+            state.sleepers.len(),
+            state.queue.len(),
+            self.hot.completed.load(Ordering::Relaxed) as u64,
+        )
     }
 
     /// A worker has arrived in the target.
@@ -384,7 +399,7 @@ impl Pool {
         // Idle again before the owner can return and call again, so that it never
         // takes this worker for a busy one and asks for another.
         self.hot.busy.fetch_sub(1, Ordering::Relaxed);
-        self.completed.fetch_add(1, Ordering::Relaxed);
+        self.hot.completed.fetch_add(1, Ordering::Relaxed);
         // SAFETY: run above; not touched after this.
         unsafe { job.release() };
     }

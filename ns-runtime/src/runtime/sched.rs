@@ -141,6 +141,7 @@ impl Sched {
             taken
         };
         if let Some(pool) = pool {
+            crate::stats::event!(ns = %pool.name(), "a thread asked for did not come: starting one");
             if let Err(err) = super::worker::spawn(Arc::clone(&pool)) {
                 pool.arrival_failed(&err);
             }

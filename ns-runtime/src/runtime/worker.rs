@@ -12,6 +12,7 @@ use super::sync;
 use super::Shared;
 use crate::error::{Error, Result};
 use crate::registry::{self, Damage, Registration};
+use crate::stats::{event, LiveThread};
 use crate::sys;
 
 /// A body may move its thread through code the attribute cannot see; a thread
@@ -93,6 +94,7 @@ impl Worker {
             }
             Err(MoveFailed { error, stranded }) => {
                 drop(target);
+                event!(ns = %pool.name(), %error, "runtime thread could not enter");
                 pool.arrival_failed(&error);
                 if stranded {
                     return Err(());
@@ -133,9 +135,12 @@ pub(crate) fn spawn(pool: Arc<Pool>) -> Result<()> {
 }
 
 fn main(first: Arc<Pool>) {
+    let _live = LiveThread::begin();
     let runtime: Arc<Shared> = Arc::clone(&first.runtime);
     let dedicated = first.dedicated;
     let mut worker = Worker::new();
+    let tid = worker.registration.tid();
+    event!(tid, first = %first.name(), dedicated, "runtime thread started");
     #[cfg(not(loom))]
     if runtime.config.sealed {
         if let Err(source) = super::seal::seal_current_thread() {
@@ -154,19 +159,26 @@ fn main(first: Arc<Pool>) {
             continue;
         };
         match worker.enter(&pool) {
-            Ok(true) => {}
+            Ok(true) => event!(tid, ns = %pool.name(), "runtime thread entered"),
             Ok(false) if dedicated || worker.place.has_private_fs() => return,
             Ok(false) => continue,
-            Err(()) => return,
+            Err(()) => {
+                event!(tid, ns = %pool.name(), "runtime thread stranded, exits");
+                return;
+            }
         }
         let outcome = pool.serve(&mut worker);
         pool.left();
         match outcome {
             Next::Serve(other) => next = Some(other),
-            Next::Exit => return,
+            Next::Exit => {
+                event!(tid, ns = %pool.name(), "runtime thread idle for the keep-alive, exits");
+                return;
+            }
             Next::Retire => {
                 if let Some(damage) = worker.damage {
-                    registry::retire(worker.registration.tid(), damage);
+                    event!(tid, ns = %pool.name(), ?damage, "runtime thread damaged by a body, retired");
+                    registry::retire(tid, damage);
                 }
                 return;
             }
@@ -178,8 +190,10 @@ fn main(first: Arc<Pool>) {
                     return;
                 }
                 if worker.go_home().is_err() {
+                    event!(tid, "runtime thread could not go home, exits");
                     return;
                 }
+                event!(tid, left = %pool.name(), "runtime thread went home");
             }
         }
     }
