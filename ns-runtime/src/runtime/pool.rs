@@ -296,8 +296,8 @@ impl Pool {
         state.present.saturating_sub(state.sleepers.len() + busy)
     }
 
-    /// Job `id` has waited a while untaken, with no job finishing here: every
-    /// worker is stuck in a body. Wakes a sleeper, or asks for another thread
+    /// Job `id` has waited a while untaken, with no job finishing here. If every
+    /// worker here is stuck in a body, wakes a sleeper, or asks for another thread
     /// within the limit (unless one is on its way).
     fn grow(&self, id: *const (), patience_spent: u32) {
         let mut state = self.lock();
@@ -306,6 +306,10 @@ impl Pool {
         }
         let then = if let Some(sleeper) = state.sleepers.pop_front() {
             Then::Wake(sleeper)
+        } else if self.idle_awake(&state) > 0 {
+            // A worker here is neither in a body nor asleep: merely descheduled on
+            // a busy machine, it takes the job when it runs. No reason to add one.
+            Then::Nothing
         } else if state.incoming > 0 {
             // A thread was asked for and has not come. On a busy machine it may
             // just not have run yet; after ten rounds of patience, the awake worker
@@ -387,8 +391,11 @@ impl Pool {
         job
     }
 
-    /// Runs a job taken from the slot or the queue and tells its owner.
-    fn run_job(&self, job: JobRef) {
+    /// Runs a job taken from the slot (still holding it: `from_slot`) or the
+    /// queue, and tells its owner. A worker that took it from the slot re-arms
+    /// the slot before the owner hears back, so that the owner's next call finds
+    /// it open; returns whether it did.
+    fn run_job(&self, job: JobRef, from_slot: bool) -> bool {
         self.hot.busy.fetch_add(1, Ordering::Relaxed);
         // SAFETY: a job in the slot or the queue is alive until released (its owner
         // waits on the latch), and was taken from there exactly once.
@@ -400,8 +407,14 @@ impl Pool {
         // takes this worker for a busy one and asks for another.
         self.hot.busy.fetch_sub(1, Ordering::Relaxed);
         self.hot.completed.fetch_add(1, Ordering::Relaxed);
+        let rearm = from_slot && !self.is_leaving();
+        if from_slot {
+            let next = if rearm { WAITING } else { EMPTY };
+            self.hot.slot.store(next, Ordering::Release);
+        }
         // SAFETY: run above; not touched after this.
         unsafe { job.release() };
+        rearm
     }
 
     /// Serves calls until this worker should go elsewhere; see [`Next`].
@@ -423,13 +436,21 @@ impl Pool {
         // other pools). Stays counted from one job to the next, so that
         // back-to-back calls touch no shared counter.
         let mut counted = false;
+        // The slot says WAITING for this worker already: re-armed before the last
+        // job's owner was told, so that its next call finds the slot open.
+        let mut armed = false;
         let next = loop {
-            let job = self
-                .pop()
-                .or_else(|| self.wait_on_slot(idle_spin, &mut counted));
-            if let Some(job) = job {
-                self.run_job(job);
+            let job = match self.pop() {
+                Some(job) => Some((job, false)),
+                None => self.wait_on_slot(idle_spin, &mut counted, &mut armed),
+            };
+            if let Some((job, from_slot)) = job {
+                let rearmed = self.run_job(job, from_slot);
+                // A job from the queue leaves the slot as it was (maybe still
+                // armed for this worker, or holding a caller's job by now).
+                armed = if from_slot { rearmed } else { armed };
                 if !worker.still_in(self, false) {
+                    self.disarm(&mut armed);
                     break Next::Retire;
                 }
                 idle_since = Instant::now();
@@ -468,15 +489,22 @@ impl Pool {
     }
 
     /// Waits on the slot for up to `budget` (if no other worker does) and returns
-    /// the job a caller put there; `None` when something else needs looking at
-    /// (queued jobs, a release, a demand) or the time is up.
-    fn wait_on_slot(&self, budget: Duration, counted: &mut bool) -> Option<JobRef> {
+    /// the job a caller put there, still in the slot (`true`: from the slot);
+    /// `None` when something else needs looking at (queued jobs, a release, a
+    /// demand) or the time is up, the slot then given up.
+    fn wait_on_slot(
+        &self,
+        budget: Duration,
+        counted: &mut bool,
+        armed: &mut bool,
+    ) -> Option<(JobRef, bool)> {
         let slot = &self.hot.slot;
-        if self.is_leaving()
-            || slot
-                .compare_exchange(EMPTY, WAITING, Ordering::AcqRel, Ordering::Relaxed)
-                .is_err()
-        {
+        let mine = std::mem::take(armed)
+            || (!self.is_leaving()
+                && slot
+                    .compare_exchange(EMPTY, WAITING, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok());
+        if !mine {
             return None;
         }
         let sched = &self.runtime.sched;
@@ -499,13 +527,33 @@ impl Pool {
             if seen == WAITING {
                 return None;
             }
+            // Taken after giving up: put the slot back to hold it until it is run.
+            slot.store(seen, Ordering::Relaxed);
         }
         // SAFETY: a caller's `JobRef`, alive until its latch is set. The slot keeps
-        // its address until we store EMPTY, so no other worker takes it and no other
-        // caller replaces it meanwhile.
-        let job = unsafe { std::ptr::read(seen as *const JobRef) };
-        slot.store(EMPTY, Ordering::Release);
-        Some(job)
+        // its address until we store again, so no other worker takes it and no
+        // other caller replaces it meanwhile.
+        Some((unsafe { std::ptr::read(seen as *const JobRef) }, true))
+    }
+
+    /// Gives up the slot this worker re-armed; a job a caller put there meanwhile
+    /// goes to the queue, for another worker.
+    fn disarm(&self, armed: &mut bool) {
+        if !std::mem::take(armed) {
+            return;
+        }
+        let seen = self.hot.slot.swap(EMPTY, Ordering::AcqRel);
+        if seen != WAITING && seen != EMPTY {
+            // SAFETY: as in `wait_on_slot`: a caller's live, untaken `JobRef`, now
+            // out of the slot and moved to the queue, where it is taken once.
+            let job = unsafe { std::ptr::read(seen as *const JobRef) };
+            let mut state = self.lock();
+            state.queue.push_front(job);
+            self.hot.queued.store(state.queue.len(), Ordering::Release);
+            let then = self.see_to_queue(&mut state, false);
+            drop(state);
+            self.then(then);
+        }
     }
 
     /// Sleeps until woken or `timeout`, unless a job, a release or (for a worker
