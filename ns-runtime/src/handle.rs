@@ -288,6 +288,7 @@ macro_rules! run_methods {
 
             #[doc = concat!("Runs the future that `f` makes on the async thread ", $where, "; see [`NetNs::run_async`](crate::NetNs::run_async).")]
             #[cfg(all(feature = "tokio", not(loom)))]
+            #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
             pub fn run_async<F, Fut, R>(
                 &self,
                 f: F,
@@ -337,6 +338,7 @@ impl Runtime {
     /// this runtime; see [`NetNs::run_async`](crate::NetNs::run_async) for the
     /// guarantees.
     #[cfg(all(feature = "tokio", not(loom)))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     pub fn run_async<N, F, Fut, R>(
         &self,
         ns: &N,

@@ -53,6 +53,15 @@
 //!
 //! All namespace operations need `CAP_SYS_ADMIN` (root); without it they return
 //! [`Error::PermissionDenied`].
+//!
+//! # Cargo features
+//! - `tokio` (default): async bodies ([`NetNs::run_async`], `#[in_netns] async fn`),
+//!   driven by tokio on the namespace's async thread. Without it
+//!   (`default-features = false`) the crate has no tokio in its dependencies; an
+//!   `async fn` under the attributes is then a compile error that names this
+//!   feature.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod audit;
 mod create;

@@ -277,6 +277,7 @@ impl NetNs {
     /// Only when the namespace could not be entered or no thread could be
     /// started; the body's own errors are in `R`.
     #[cfg(all(feature = "tokio", not(loom)))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     pub fn run_async<F, Fut, R>(&self, f: F) -> impl Future<Output = Result<R>> + Send + 'static
     where
         F: FnOnce() -> Fut + Send + 'static,

@@ -10,8 +10,6 @@ use std::io;
 use std::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 use std::os::fd::OwnedFd;
 
-use socket2::{Domain, Protocol, Socket, Type};
-
 use crate::NetNs;
 
 impl NetNs {
@@ -64,13 +62,6 @@ impl NetNs {
     /// Those of `socket(AF_NETLINK, SOCK_RAW, protocol)` inside the namespace, or
     /// entering it.
     pub fn netlink_socket(&self, protocol: i32) -> io::Result<OwnedFd> {
-        let socket = self.run(|| {
-            Socket::new(
-                Domain::from(libc::AF_NETLINK),
-                Type::RAW,
-                Some(Protocol::from(protocol)),
-            )
-        })??;
-        Ok(socket.into())
+        self.run(|| crate::sys::socket(libc::AF_NETLINK, libc::SOCK_RAW, protocol))?
     }
 }
