@@ -154,9 +154,11 @@ pub mod __private_for {
 /// other async bodies of that namespace, so it may hold non-`Send` values across
 /// awaits and use `tokio::net`, timers and netlink crates. The function's future
 /// is `Send`, runs on any executor, and dropping it cancels the body at its next
-/// await point.
+/// await point. Without the `tokio` feature, an `async fn` is a compile error that
+/// names the feature (the example below then checks that it fails).
 ///
-/// ```no_run
+#[cfg_attr(feature = "tokio", doc = "```no_run")]
+#[cfg_attr(not(feature = "tokio"), doc = "```compile_fail,E0277")]
 /// use std::time::Duration;
 /// use ns_runtime::{in_netns, NetNs};
 ///

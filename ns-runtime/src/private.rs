@@ -316,9 +316,11 @@ where
 pub trait AsyncCallTarget {}
 
 /// Stands for the async `run_async` when the `tokio` feature is off; its bound
-/// cannot be met (see [`AsyncCallTarget`]), so it is never called.
+/// cannot be met (see [`AsyncCallTarget`]), so it is never called. Not an `async
+/// fn`: its future (`Pending`) does not repeat the bound, so awaiting it adds no
+/// second error.
 #[cfg(not(all(feature = "tokio", not(loom))))]
-pub async fn run_async<H, F, Fut, R>(_ns: H, _body: F) -> R
+pub fn run_async<H, F, Fut, R>(_ns: H, _body: F) -> std::future::Pending<R>
 where
     H: AsyncCallTarget,
     F: FnOnce() -> Fut,
