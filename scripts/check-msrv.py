@@ -65,9 +65,15 @@ for member in meta["workspace_members"]:
             too_new.append(f"{label} needs Rust {needs}")
     newest = max((version(packages[n]["rust_version"]) for n in seen - {member}
                   if packages[n].get("rust_version")), default=(0,))
+    # For information: what the member's own dev-dependencies need (not checked).
+    dev_needs = max((version(packages[d["pkg"]]["rust_version"]) for d in nodes[member]["deps"]
+                     if {k["kind"] for k in d["dep_kinds"]} == {"dev"}
+                     and packages[d["pkg"]].get("rust_version")), default=None)
     scope = "dependencies and dev-dependencies" if with_dev else "non-dev dependencies"
     print(f"{name}: rust-version {declared}; {len(seen) - 1} locked {scope}, "
           f"the newest needs {show(newest)}")
+    if dev_needs and not with_dev:
+        print(f"  (its dev-dependencies, not checked, need {show(dev_needs)})")
     if unknown:
         print(f"  declaring no rust-version (not checked): {', '.join(unknown)}")
     for line in too_new:
