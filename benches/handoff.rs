@@ -164,7 +164,7 @@ impl Floor {
         }
         loop {
             let v = self.slot.load(Ordering::Acquire);
-            if v != 0 && v % 2 == 0 {
+            if v != 0 && v.is_multiple_of(2) {
                 self.slot.store(0, Ordering::Relaxed);
                 return v / 2 - 1;
             }

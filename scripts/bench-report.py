@@ -1,14 +1,35 @@
 #!/usr/bin/env python3
 """Turns the last `cargo bench` run into the tables of BENCHMARKS.md: medians from
 criterion's estimates, ratios against a baseline measured in the same run, and the
-figures of the `scale` bench. Usage: python3 scripts/bench-report.py [target-dir]"""
+figures of the `scale` and `steady` benches; optionally a chart of the ratios.
 
+Usage: python3 scripts/bench-report.py [TARGET_DIR] [--svg PATH] [--title TEXT]
+                                       [--save-medians PATH | --medians PATH]
+
+  TARGET_DIR           where `target/criterion` and `target/ns-bench` are (default `target`)
+  --svg PATH           also write a bar chart of every ratio (SVG, no dependencies)
+  --save-medians PATH  also write the medians read from criterion as JSON
+  --medians PATH       read the medians from such a JSON file instead of criterion
+                       (the committed docs/bench-medians.json regenerates the chart)
+
+Rows that were not run are left out of the chart and marked in the tables."""
+
+import argparse
 import json
 import os
 import platform
 import sys
 
-target = sys.argv[1] if len(sys.argv) > 1 else "target"
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("target", nargs="?", default="target")
+parser.add_argument("--svg")
+parser.add_argument("--title", default="ns-runtime against the peers: time per call ÷ the baseline of its group")
+source = parser.add_mutually_exclusive_group()
+source.add_argument("--save-medians")
+source.add_argument("--medians")
+args = parser.parse_args()
+
+target = args.target
 root = os.path.join(target, "criterion")
 
 # group -> (baseline, rows in order); a row is a bench id under the group.
@@ -29,21 +50,13 @@ GROUPS = {
 }
 
 
-def median_ns(group, bench):
-    path = os.path.join(root, group, bench, "new", "estimates.json")
+def criterion_median(group, bench):
+    path = os.path.join(root, group, *bench.split("/"), "new", "estimates.json")
     try:
         with open(path) as f:
             return json.load(f)["median"]["point_estimate"]
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, TypeError):
         return None
-
-
-def fmt_time(ns):
-    if ns >= 1e6:
-        return f"{ns / 1e6:.2f} ms"
-    if ns >= 1e3:
-        return f"{ns / 1e3:.2f} µs"
-    return f"{ns:.1f} ns"
 
 
 def machine():
@@ -59,6 +72,39 @@ def machine():
     return f"{os.cpu_count()} vCPUs, {cpu}, Linux {platform.release()}"
 
 
+# group -> bench -> median in ns, for every row of GROUPS that has one.
+if args.medians:
+    with open(args.medians) as f:
+        saved = json.load(f)
+    MEDIANS = saved.get("medians", {})
+    MEDIANS_SOURCE = saved.get("source", args.medians)
+else:
+    MEDIANS = {}
+    for group, (_, rows) in GROUPS.items():
+        for bench in rows:
+            ns = criterion_median(group, bench)
+            if ns is not None:
+                MEDIANS.setdefault(group, {})[bench] = ns
+    MEDIANS_SOURCE = f"criterion ({root}), {machine()}"
+if args.save_medians:
+    with open(args.save_medians, "w") as f:
+        json.dump({"source": MEDIANS_SOURCE, "medians": MEDIANS}, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+def median_ns(group, bench):
+    value = MEDIANS.get(group, {}).get(bench)
+    return value if isinstance(value, (int, float)) and value > 0 else None
+
+
+def fmt_time(ns):
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.2f} µs"
+    return f"{ns:.1f} ns"
+
+
 # The floor of a cross-thread call (two threads spinning on one slot), measured in
 # the same run: every latency table carries it as a row and a column of ratios, so
 # that figures from machines whose `setns` costs differ (0.36 µs, 2.1 µs) compare.
@@ -67,7 +113,7 @@ FLOOR = median_ns("back_to_back", "spin_slot_floor")
 FLOOR_CALLS = {"sweep_300": 300}
 THROUGHPUT = ("throughput", "throughput_persistent", "slow_body_8_callers")
 
-print(f"Machine: {machine()}\n")
+print(f"Medians: {MEDIANS_SOURCE}\n" if args.medians else f"Machine: {machine()}\n")
 if FLOOR:
     print(f"Floor of a cross-thread call in this run (two threads spinning on one slot): {fmt_time(FLOOR)}\n")
 for group, (baseline, rows) in GROUPS.items():
@@ -82,11 +128,12 @@ for group, (baseline, rows) in GROUPS.items():
         print(f"| mechanism | median | time ÷ `{baseline}` | time ÷ floor |")
         print("|---|---:|---:|---:|")
         if floor and group != "back_to_back":
-            print(f"| spin_slot_floor (back_to_back, same run) | {fmt_time(floor)} | {floor / base:.3f} | 1.00 |")
+            vs_base = f"{floor / base:.3f}" if base else ""
+            print(f"| spin_slot_floor (back_to_back, same run) | {fmt_time(floor)} | {vs_base} | 1.00 |")
     for row in rows:
-        ns = median_ns(group, row.replace("/", os.sep))
+        ns = median_ns(group, row)
         if ns is None:
-            print(f"| {row} | (not run) | | |" if latency else f"| {row} | (not run) | | |")
+            print(f"| {row} | (not run) | | |")
             continue
         ratio = ns / base if base else float("nan")
         if not latency:
@@ -96,8 +143,9 @@ for group, (baseline, rows) in GROUPS.items():
             print(f"| {row} | {fmt_time(ns)} | {ratio:.3f} | {over_floor} |")
     print()
 
+# The figures of the `scale` and `steady` benches (not part of a medians file).
 scale = os.path.join(target, "ns-bench", "scale.json")
-if os.path.exists(scale):
+if not args.medians and os.path.exists(scale):
     with open(scale) as f:
         s = json.load(f)
     print("### scale\n")
@@ -111,7 +159,7 @@ if os.path.exists(scale):
     print(f"| CPU of {s['idle_threads']} idle runtime threads over 5 s | {s['idle_cpu_percent']:.2f} % of one CPU |")
 
 steady = os.path.join(target, "ns-bench", "steady.json")
-if os.path.exists(steady):
+if not args.medians and os.path.exists(steady):
     with open(steady) as f:
         rows = json.load(f)
     by = {(r["mechanism"], r["rate"]): r for r in rows}
@@ -133,3 +181,114 @@ if os.path.exists(steady):
             budget = 3 * base["cpu_percent"] + 2
             print(f"- {rate}/s: `ns.run` default {ours['cpu_percent']:.1f} % against a budget of 3 × {base['cpu_percent']:.1f} % + 2 = {budget:.1f} %: {'met' if ours['cpu_percent'] <= budget else 'NOT met'}")
     print()
+
+
+# The chart: every row's time ÷ the baseline of its group, on a log scale centred
+# on 1 (bars to the left are faster than the baseline, to the right slower).
+OURS = {"ns_run", "in_netns_fn", "custom_runtime_run", "ns_named_run", "ns_run_warm",
+        "ns_run_cold", "ns_run_pool", "run_async", "in_netns_async_fn"}
+FLOORS = {"direct_call", "spin_slot_floor", "park_unpark_floor", "direct_await"}
+COLORS = {"ours": "#1f6fb5", "peer": "#e08a2c", "floor": "#9a9a9a"}
+
+
+def role(row):
+    name = row.split("/")[0]
+    return "ours" if name in OURS else "floor" if name in FLOORS else "peer"
+
+
+def escape(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fmt_ratio(r):
+    """Two significant digits below 0.1 (0.12×, 0.000072×), then 1.00× and 18.4×."""
+    import math
+
+    if r < 0.1:
+        return f"{r:.{1 - math.floor(math.log10(r))}f}×"
+    return f"{r:.2f}×" if r < 10 else f"{r:.1f}×"
+
+
+def fmt_decade(d):
+    """An axis label: 0.001× .. 1000×, powers of ten beyond."""
+    import math
+
+    exponent = round(math.log10(d))
+    if -3 <= exponent <= 3:
+        return f"{d:.{max(0, -exponent)}f}×"
+    return f"1e{exponent}×"
+
+
+def svg_chart(title, subtitle):
+    import math
+
+    groups = []
+    for group, (baseline, rows) in GROUPS.items():
+        base = median_ns(group, baseline)
+        bars = [(row, median_ns(group, row) / base) for row in rows
+                if base and median_ns(group, row) is not None]
+        if len(bars) > 1:
+            groups.append((group, baseline, bars))
+    if not groups:
+        return None
+    ratios = [r for _, _, bars in groups for _, r in bars]
+    lo = 10 ** math.floor(math.log10(min(ratios + [1.0])))
+    hi = 10 ** math.ceil(math.log10(max(ratios + [1.0])))
+    if lo == hi:
+        hi *= 10
+    width, label_w, right = 960, 300, 70
+    x0, x1 = label_w + 10, width - right
+
+    def x(r):
+        return x0 + (math.log10(r) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)) * (x1 - x0)
+
+    row_h, head_h, top = 17, 24, 92
+    height = top + sum(head_h + row_h * len(bars) for _, _, bars in groups) + 20
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="10" y="22" font-size="16" font-weight="bold">{escape(title)}</text>',
+           f'<text x="10" y="40" fill="#555">{escape(subtitle)}</text>']
+    legend_x = 10
+    for key, text in (("ours", "ns-runtime"), ("peer", "other mechanisms"), ("floor", "floors (no namespace work)")):
+        out.append(f'<rect x="{legend_x}" y="50" width="12" height="12" fill="{COLORS[key]}"/>')
+        out.append(f'<text x="{legend_x + 16}" y="60">{text}</text>')
+        legend_x += 30 + 7 * len(text)
+    out.append(f'<text x="{x(1)}" y="82" text-anchor="middle" fill="#555">'
+               f'← faster than the baseline · log scale · slower →</text>')
+    y = top
+    grid_top = top
+    for group, baseline, bars in groups:
+        out.append(f'<text x="10" y="{y + 16}"><tspan font-weight="bold">{escape(group)}</tspan>'
+                   f'<tspan fill="#555"> (baseline: {escape(baseline)})</tspan></text>')
+        y += head_h
+        for row, r in bars:
+            left, right_x = sorted((x(1), x(r)))
+            color = COLORS[role(row)]
+            out.append(f'<text x="{label_w}" y="{y + 12}" text-anchor="end">{escape(row)}</text>')
+            out.append(f'<rect x="{left:.1f}" y="{y + 3}" width="{max(right_x - left, 1.5):.1f}" '
+                       f'height="{row_h - 5}" fill="{color}"/>')
+            anchor, tx = ("end", left - 4) if r < 1 else ("start", right_x + 4)
+            out.append(f'<text x="{tx:.1f}" y="{y + 12}" text-anchor="{anchor}" font-size="11">'
+                       f'{fmt_ratio(r)}</text>')
+            y += row_h
+    decade = lo
+    while decade <= hi * 1.0001:
+        gx = x(decade)
+        stroke = "#333" if abs(decade - 1) < 1e-9 else "#ddd"
+        out.insert(4, f'<line x1="{gx:.1f}" y1="{grid_top}" x2="{gx:.1f}" y2="{y}" stroke="{stroke}"/>')
+        out.append(f'<text x="{gx:.1f}" y="{y + 14}" text-anchor="middle" fill="#555" font-size="11">'
+                   f'{fmt_decade(decade)}</text>')
+        decade *= 10
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+if args.svg:
+    chart = svg_chart(args.title, f"Medians: {MEDIANS_SOURCE}. Lower is better; 1× is the group's baseline.")
+    if chart is None:
+        print(f"no group has its baseline and another row: {args.svg} not written", file=sys.stderr)
+    else:
+        with open(args.svg, "w") as f:
+            f.write(chart)
+        print(f"wrote {args.svg}", file=sys.stderr)

@@ -78,7 +78,7 @@ fn a_thread_that_called_setns_is_reported_until_it_ends() {
 
     stop_tx.send(()).unwrap();
     stray.join().unwrap();
-    audit_until("the stray is gone", |a| {
+    let _ = audit_until("the stray is gone", |a| {
         a.strays.iter().all(|s| s.tid != tid)
     });
 }

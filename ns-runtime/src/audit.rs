@@ -69,6 +69,7 @@ pub enum RetireReason {
 }
 
 /// The result of [`audit`].
+#[must_use = "an audit reports each retired thread once: look at it (e.g. `is_clean()`)"]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Audit {
@@ -82,6 +83,7 @@ pub struct Audit {
 
 impl Audit {
     /// No stray thread and no retired namespace thread.
+    #[must_use]
     pub fn is_clean(&self) -> bool {
         self.strays.is_empty() && self.retired.is_empty()
     }

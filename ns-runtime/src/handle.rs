@@ -61,6 +61,17 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
     /// Reads a file as a thread inside sees it: paths resolve in the mount
     /// namespace, `/proc/thread-self/net/*` shows the network namespace, and so on.
     ///
+    /// ```no_run
+    /// use ns_runtime::{Namespaces, NetNs};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let ns = NetNs::create()?;
+    /// let interfaces = ns.read_to_string("/proc/thread-self/net/dev")?;
+    /// assert!(interfaces.contains("lo:")); // a new namespace has only `lo`
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// Those of reading the file, or of entering.
     fn read_to_string(&self, path: impl AsRef<Path>) -> io::Result<String> {
@@ -69,6 +80,16 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
     }
 
     /// The hostname inside (`gethostname(2)` in the uts namespace).
+    ///
+    /// ```no_run
+    /// use ns_runtime::{Namespaces, NsSet};
+    ///
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let container = NsSet::of_pid(1234)?; // a containerised process
+    /// println!("it calls itself {}", container.hostname()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// [`Error::MissingKind`] without a uts namespace; otherwise those of entering.
@@ -82,6 +103,17 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
     /// Sets the hostname inside (`sethostname(2)` in the uts namespace); the
     /// host's stays as it is.
     ///
+    /// ```no_run
+    /// use ns_runtime::{Namespaces, Ns, NsKind};
+    ///
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let uts = Ns::create(NsKind::Uts)?; // starts with a copy of the host's name
+    /// uts.set_hostname("sandbox")?;
+    /// assert_eq!(uts.hostname()?, "sandbox");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::MissingKind`] without a uts namespace; [`Error::PermissionDenied`]
     /// without `CAP_SYS_ADMIN` in it.
@@ -92,6 +124,17 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
     }
 
     /// The mount table as threads inside see it (`/proc/thread-self/mounts`).
+    ///
+    /// ```no_run
+    /// use ns_runtime::{Namespaces, Ns, NsKind};
+    ///
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let mnt = Ns::of_pid(std::process::id(), NsKind::Mnt)?;
+    /// let root = mnt.mounts()?.into_iter().find(|m| m.target == std::path::Path::new("/"));
+    /// println!("this process's root: {root:?}");
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// [`Error::MissingKind`] without a mount namespace; otherwise those of reading
@@ -173,6 +216,9 @@ fn unescape(field: &str) -> String {
 /// # Ok(())
 /// # }
 /// ```
+// Must use: a handle that is made and dropped did nothing (a created namespace is
+// freed at once). Not on `NetNs`, whose `create_named` leaves a namespace behind.
+#[must_use = "a namespace handle does nothing unless code runs in it; a namespace is freed with its last handle"]
 #[derive(Clone)]
 pub struct Ns {
     shared: Arc<Shared>,
@@ -202,6 +248,14 @@ impl Ns {
     /// Opens the namespace file at `path` (`/proc/PID/ns/KIND`, a bind mount of
     /// one), whatever its kind.
     ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let ns = ns_runtime::Ns::from_path("/proc/self/ns/uts")?;
+    /// println!("{} namespace, inode {}", ns.kind(), ns.inode());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::NotFound`] if nothing is there, [`Error::NotANamespace`] for any
     /// other file.
@@ -212,6 +266,18 @@ impl Ns {
 
     /// Opens the namespace file at `path` and checks that it is of `kind`.
     ///
+    /// ```no_run
+    /// use ns_runtime::{Error, Ns, NsKind};
+    ///
+    /// # fn main() -> Result<(), Error> {
+    /// let ipc = Ns::from_path_of_kind("/proc/self/ns/ipc", NsKind::Ipc)?;
+    /// # let _ = ipc;
+    /// let wrong = Ns::from_path_of_kind("/proc/self/ns/ipc", NsKind::Net);
+    /// assert!(matches!(wrong, Err(Error::WrongKind { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// As [`Ns::from_path`], and [`Error::WrongKind`] for another kind.
     pub fn from_path_of_kind(path: impl AsRef<Path>, kind: NsKind) -> Result<Ns> {
@@ -220,12 +286,41 @@ impl Ns {
     }
 
     /// Opens the namespace of `kind` of process `pid` (of its main thread).
+    ///
+    /// ```no_run
+    /// use ns_runtime::{Namespaces, Ns, NsKind};
+    ///
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let uts = Ns::of_pid(1234, NsKind::Uts)?;
+    /// println!("process 1234's hostname: {}", uts.hostname()?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if there is no such process (or it has exited);
+    /// [`Error::PermissionDenied`] for another user's process without
+    /// `CAP_SYS_PTRACE`.
     pub fn of_pid(pid: u32, kind: NsKind) -> Result<Ns> {
         let path = format!("/proc/{pid}/ns/{}", kind.proc_name());
         Ns::open(Path::new(&path), Some(kind), Origin::Pid(pid))
     }
 
     /// Opens the namespace of `kind` of the *calling thread*.
+    ///
+    /// ```no_run
+    /// use ns_runtime::{Ns, NsKind};
+    ///
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let uts = Ns::create(NsKind::Uts)?;
+    /// assert_eq!(uts.run(|| Ns::current(NsKind::Uts))??, uts);
+    /// assert_ne!(Ns::current(NsKind::Uts)?, uts); // this thread did not move
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Those of opening `/proc/thread-self/ns/KIND` (no `/proc` mounted, say).
     pub fn current(kind: NsKind) -> Result<Ns> {
         let file = sys::current_thread_ns(kind)?;
         Ok(Ns::from_namespace(Namespace {
@@ -238,6 +333,18 @@ impl Ns {
     /// thread does not move). A new mount namespace starts as a copy of the
     /// caller's with every mount made private, so mounts made inside stay inside
     /// (what `unshare --mount` does).
+    ///
+    /// ```no_run
+    /// use ns_runtime::{Ns, NsKind};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mnt = Ns::create(NsKind::Mnt)?;
+    /// mnt.run(|| {
+    ///     nix::mount::mount(Some("tmpfs"), "/mnt", Some("tmpfs"), nix::mount::MsFlags::empty(), None::<&str>)
+    /// })??; // a tmpfs on /mnt that only threads in `mnt` see
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// [`Error::NotJoinable`] for user, pid and time (nothing is created);
@@ -254,11 +361,33 @@ impl Ns {
     }
 
     /// The kind of this namespace.
+    ///
+    /// ```no_run
+    /// use ns_runtime::{Ns, NsKind};
+    ///
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// assert_eq!(Ns::from_path("/proc/self/ns/ipc")?.kind(), NsKind::Ipc);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
     pub fn kind(&self) -> NsKind {
         self.shared.ns.kind()
     }
 
     /// The inode number of the namespace (as in `readlink /proc/PID/ns/KIND`).
+    ///
+    /// ```no_run
+    /// use ns_runtime::{Ns, NsKind};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let uts = Ns::of_pid(std::process::id(), NsKind::Uts)?;
+    /// let link = std::fs::read_link("/proc/self/ns/uts")?;
+    /// assert_eq!(link.to_str(), Some(format!("uts:[{}]", uts.inode()).as_str()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
     pub fn inode(&self) -> u64 {
         self.shared.ns.id().ino
     }
@@ -271,9 +400,20 @@ impl Ns {
 /// `run` and `run_async` of a handle type other than `NetNs` (whose own are the
 /// documented reference), through the global runtime.
 macro_rules! run_methods {
-    ($handle:ty, $where:literal) => {
+    ($handle:ty, $where:literal, $make:literal) => {
         impl $handle {
             #[doc = concat!("Runs `f` on a namespace thread ", $where, "; see [`NetNs::run`](crate::NetNs::run).")]
+            ///
+            /// ```no_run
+            /// use ns_runtime::{NetNs, Ns, NsKind, NsSet};
+            ///
+            /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+            #[doc = concat!("let handle = ", $make, ";")]
+            /// let hostname = handle.run(nix::unistd::gethostname)??; // as seen inside
+            /// # let _ = hostname;
+            /// # Ok(())
+            /// # }
+            /// ```
             ///
             /// # Errors
             /// [`Error::NotJoinable`](crate::Error::NotJoinable) for a user, pid or
@@ -287,7 +427,27 @@ macro_rules! run_methods {
             }
 
             #[doc = concat!("Runs the future that `f` makes on the async thread ", $where, "; see [`NetNs::run_async`](crate::NetNs::run_async).")]
+            ///
+            /// ```no_run
+            /// use ns_runtime::{NetNs, Ns, NsKind, NsSet};
+            ///
+            /// # #[tokio::main(flavor = "current_thread")]
+            /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+            #[doc = concat!("let handle = ", $make, ";")]
+            /// let hostname = handle
+            ///     .run_async(|| async { nix::unistd::gethostname() })
+            ///     .await??;
+            /// # let _ = hostname;
+            /// # Ok(())
+            /// # }
+            /// ```
+            ///
+            /// # Errors
+            /// [`Error::NotJoinable`](crate::Error::NotJoinable) for a user, pid or
+            /// time namespace; otherwise only when the namespaces could not be entered
+            /// or no thread could be started.
             #[cfg(all(feature = "tokio", not(loom)))]
+            #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
             pub fn run_async<F, Fut, R>(
                 &self,
                 f: F,
@@ -304,7 +464,7 @@ macro_rules! run_methods {
 }
 pub(crate) use run_methods;
 
-run_methods!(Ns, "of this namespace");
+run_methods!(Ns, "of this namespace", "Ns::create(NsKind::Uts)?");
 
 impl sealed::Sealed for Ns {
     #[allow(private_interfaces)] // sealed: nobody outside can name or call it
@@ -321,6 +481,18 @@ impl Runtime {
     /// [`NetNs`](crate::NetNs), an [`Ns`] or an [`NsSet`](crate::NsSet)); see
     /// [`NetNs::run`](crate::NetNs::run) for the guarantees.
     ///
+    /// ```no_run
+    /// use ns_runtime::{NetNs, Runtime};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::builder().max_threads_per_ns(1).build();
+    /// let ns = NetNs::create()?;
+    /// let routes = rt.run(&ns, || std::fs::read_to_string("/proc/thread-self/net/route"))??;
+    /// # let _ = routes;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::NotJoinable`] for a user, pid or time namespace; otherwise only
     /// when no thread could enter.
@@ -336,7 +508,28 @@ impl Runtime {
     /// Runs the future that `f` makes on the async thread of `ns` that belongs to
     /// this runtime; see [`NetNs::run_async`](crate::NetNs::run_async) for the
     /// guarantees.
+    ///
+    /// ```no_run
+    /// use ns_runtime::{NetNs, Runtime};
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::builder().keep_alive(std::time::Duration::from_secs(1)).build();
+    /// let ns = NetNs::create()?;
+    /// ns.set_loopback_up()?;
+    /// let bound = rt
+    ///     .run_async(&ns, || async { tokio::net::UdpSocket::bind("127.0.0.1:0").await.is_ok() })
+    ///     .await?;
+    /// assert!(bound);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NotJoinable`] for a user, pid or time namespace; otherwise only
+    /// when the namespaces could not be entered or no thread could be started.
     #[cfg(all(feature = "tokio", not(loom)))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     pub fn run_async<N, F, Fut, R>(
         &self,
         ns: &N,

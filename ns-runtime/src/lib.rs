@@ -53,6 +53,15 @@
 //!
 //! All namespace operations need `CAP_SYS_ADMIN` (root); without it they return
 //! [`Error::PermissionDenied`].
+//!
+//! # Cargo features
+//! - `tokio` (default): async bodies ([`NetNs::run_async`], `#[in_netns] async fn`),
+//!   driven by tokio on the namespace's async thread. Without it
+//!   (`default-features = false`) the crate has no tokio in its dependencies; an
+//!   `async fn` under the attributes is then a compile error that names this
+//!   feature.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod audit;
 mod create;
@@ -147,9 +156,11 @@ pub mod __private_for {
 /// other async bodies of that namespace, so it may hold non-`Send` values across
 /// awaits and use `tokio::net`, timers and netlink crates. The function's future
 /// is `Send`, runs on any executor, and dropping it cancels the body at its next
-/// await point.
+/// await point. Without the `tokio` feature, an `async fn` is a compile error that
+/// names the feature (the example below then checks that it fails).
 ///
-/// ```no_run
+#[cfg_attr(feature = "tokio", doc = "```no_run")]
+#[cfg_attr(not(feature = "tokio"), doc = "```compile_fail,E0277")]
 /// use std::time::Duration;
 /// use ns_runtime::{in_netns, NetNs};
 ///

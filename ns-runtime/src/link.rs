@@ -2,17 +2,11 @@
 //! for bringing one interface up).
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 
 /// Sets `IFF_UP` on interface `name` of the calling thread's network namespace.
 pub(crate) fn set_up(name: &str) -> io::Result<()> {
-    // SAFETY: socket(2) has no memory preconditions; the result is checked below.
-    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if raw < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `raw` is a new, valid fd that nothing else owns.
-    let sock = unsafe { OwnedFd::from_raw_fd(raw) };
+    let sock = crate::sys::socket(libc::AF_INET, libc::SOCK_DGRAM, 0)?;
 
     // SAFETY: `ifreq` is plain old data; all-zero is a valid value.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };

@@ -64,6 +64,15 @@ impl NetNs {
     /// Opens the network namespace at `path` (an nsfs file such as
     /// `/proc/PID/ns/net`, `/run/netns/NAME` or a bind mount of one).
     ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// // This process's network namespace (its main thread's).
+    /// let ns = ns_runtime::NetNs::from_path("/proc/self/ns/net")?;
+    /// println!("this process's network namespace is net:[{}]", ns.inode());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::NotFound`] if nothing is there, [`Error::NotANamespace`] for any other
     /// file, [`Error::WrongKind`] (naming the kind it is) for a namespace of another
@@ -76,6 +85,15 @@ impl NetNs {
     /// Opens the named network namespace `/run/netns/NAME`, as made by
     /// `ip netns add NAME` or [`NetNs::create_named`].
     ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// // After `ip netns add blue`:
+    /// let blue = ns_runtime::NetNs::named("blue")?;
+    /// assert_eq!(blue.name(), Some("blue"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::InvalidName`] for a name that is not a plain file name (empty, `.`,
     /// `..`, containing `/`, longer than 255 bytes); then as [`NetNs::from_path`].
@@ -85,6 +103,24 @@ impl NetNs {
     }
 
     /// Opens the network namespace of process `pid` (of its main thread).
+    ///
+    /// ```no_run
+    /// use ns_runtime::NetNs;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut child = std::process::Command::new("unshare").args(["--net", "sleep", "5"]).spawn()?;
+    /// # std::thread::sleep(std::time::Duration::from_millis(100));
+    /// let ns = NetNs::of_pid(child.id())?;
+    /// assert_ne!(ns, NetNs::of_pid(std::process::id())?);
+    /// # child.kill()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if there is no such process (or it has exited);
+    /// [`Error::PermissionDenied`] for another user's process without
+    /// `CAP_SYS_PTRACE`.
     pub fn of_pid(pid: u32) -> Result<NetNs> {
         let path = format!("/proc/{pid}/ns/net");
         NetNs::open(Path::new(&path), Origin::Pid(pid))
@@ -92,6 +128,21 @@ impl NetNs {
 
     /// Opens the network namespace of the *calling thread* (through
     /// `/proc/thread-self`, not `/proc/self`, which is the main thread).
+    ///
+    /// ```no_run
+    /// use ns_runtime::NetNs;
+    ///
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let ns = NetNs::create()?;
+    /// let seen_inside = ns.run(NetNs::current)??; // on a runtime thread inside `ns`
+    /// assert_eq!(seen_inside, ns);
+    /// assert_ne!(NetNs::current()?, ns); // this thread stayed where it was
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Those of opening `/proc/thread-self/ns/net` (no `/proc` mounted, say).
     pub fn current() -> Result<NetNs> {
         let file = sys::current_thread_ns(NsKind::Net)?;
         Ok(NetNs::from_namespace(Namespace {
@@ -107,6 +158,15 @@ impl NetNs {
     /// not change namespace. A new namespace has only `lo`, and it is down: see
     /// [`NetNs::set_loopback_up`].
     ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let ns = ns_runtime::NetNs::create()?;
+    /// ns.set_loopback_up()?;
+    /// drop(ns); // the last handle: the runtime's threads leave, the kernel frees it
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::PermissionDenied`] without `CAP_SYS_ADMIN`.
     pub fn create() -> Result<NetNs> {
@@ -120,6 +180,17 @@ impl NetNs {
     /// Creates a new network namespace and names it `/run/netns/NAME`, exactly as
     /// `ip netns add NAME` does, so iproute2 sees it (`ip netns exec NAME ...`) and
     /// `ip netns del NAME` or [`NetNs::remove_named`] removes it.
+    ///
+    /// ```no_run
+    /// use ns_runtime::NetNs;
+    ///
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let ns = NetNs::create_named("demo")?; // `ip netns list` shows `demo`
+    /// assert_eq!(NetNs::named("demo")?, ns);
+    /// NetNs::remove_named("demo")?; // as `ip netns del demo`; `ns` still works
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidName`] and [`Error::AlreadyExists`] change nothing;
@@ -175,6 +246,14 @@ impl NetNs {
     /// ([`Error::Symlink`]) and never followed: removing it would unmount whatever
     /// it points to.
     ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// // After `ip netns add old`:
+    /// ns_runtime::NetNs::remove_named("old")?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::InvalidName`], [`Error::NotFound`], [`Error::Symlink`];
     /// [`Error::PermissionDenied`] without `CAP_SYS_ADMIN`.
@@ -204,6 +283,20 @@ impl NetNs {
 
     /// Brings the loopback interface `lo` of this namespace up (a new namespace has
     /// it down: binding to 127.0.0.1 works but connecting does not).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let ns = ns_runtime::NetNs::create()?;
+    /// ns.set_loopback_up()?;
+    /// let listener = ns.tcp_listener("127.0.0.1:0")?;
+    /// let client = ns.tcp_connect(listener.local_addr()?)?; // refused while `lo` is down
+    /// # let _ = client;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Syscall`] if the `ioctl` fails; otherwise those of entering.
     pub fn set_loopback_up(&self) -> Result<()> {
         self.run(|| crate::link::set_up("lo"))?
             .map_err(|e| Error::syscall("ioctl(SIOCSIFFLAGS) on lo", self.namespace(), e))
@@ -277,6 +370,7 @@ impl NetNs {
     /// Only when the namespace could not be entered or no thread could be
     /// started; the body's own errors are in `R`.
     #[cfg(all(feature = "tokio", not(loom)))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     pub fn run_async<F, Fut, R>(&self, f: F) -> impl Future<Output = Result<R>> + Send + 'static
     where
         F: FnOnce() -> Fut + Send + 'static,
@@ -288,11 +382,32 @@ impl NetNs {
 
     /// The inode number of the namespace (what `ip netns identify` and
     /// `readlink /proc/PID/ns/net` show as `net:[INODE]`).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let ns = ns_runtime::NetNs::of_pid(std::process::id())?;
+    /// let link = std::fs::read_link("/proc/self/ns/net")?;
+    /// assert_eq!(link.to_str(), Some(format!("net:[{}]", ns.inode()).as_str()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
     pub fn inode(&self) -> u64 {
         self.ns.inode()
     }
 
     /// The name under `/run/netns` this handle was opened or created by, if any.
+    ///
+    /// ```no_run
+    /// use ns_runtime::NetNs;
+    ///
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// assert_eq!(NetNs::create()?.name(), None);
+    /// assert_eq!(NetNs::named("blue")?.name(), Some("blue"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
     pub fn name(&self) -> Option<&str> {
         match &self.ns.namespace().origin {
             Origin::Named(name) => Some(name),
@@ -305,6 +420,18 @@ impl NetNs {
     }
 
     /// This handle as a handle of any kind (to put it in an [`NsSet`](crate::NsSet)).
+    ///
+    /// ```no_run
+    /// use ns_runtime::{NetNs, Ns, NsKind, NsSet};
+    ///
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let net = NetNs::create()?;
+    /// assert_eq!(net.as_ns().kind(), NsKind::Net);
+    /// let set = NsSet::new([net.as_ns().clone(), Ns::create(NsKind::Uts)?])?;
+    /// # let _ = set;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn as_ns(&self) -> &Ns {
         &self.ns
     }

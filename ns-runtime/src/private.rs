@@ -300,3 +300,31 @@ where
         Err(err) => R::from_runtime_error(err),
     }
 }
+
+/// Stands for [`AsyncCallTarget`] when the `tokio` feature is off: implemented by
+/// nothing, so an `async fn` under the attributes fails with this one error, which
+/// names the feature, rather than with a missing item of this module.
+///
+/// The version in the note is this crate's major.minor: keep it with the release
+/// (as `__private_for`'s name).
+#[cfg(not(all(feature = "tokio", not(loom))))]
+#[diagnostic::on_unimplemented(
+    message = "an `async fn` under `#[in_netns]` or `#[in_ns]` needs the `tokio` feature of ns-runtime",
+    label = "async bodies run on tokio, which this build of ns-runtime leaves out",
+    note = "enable the feature: `ns-runtime = {{ version = \"0.1\", features = [\"tokio\"] }}` (it is a default feature: `default-features = false` turned it off), or make the function a plain `fn`"
+)]
+pub trait AsyncCallTarget {}
+
+/// Stands for the async `run_async` when the `tokio` feature is off; its bound
+/// cannot be met (see [`AsyncCallTarget`]), so it is never called. Not an `async
+/// fn`: its future (`Pending`) does not repeat the bound, so awaiting it adds no
+/// second error.
+#[cfg(not(all(feature = "tokio", not(loom))))]
+pub fn run_async<H, F, Fut, R>(_ns: H, _body: F) -> std::future::Pending<R>
+where
+    H: AsyncCallTarget,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = R>,
+{
+    unreachable!("`AsyncCallTarget` has no implementations without the `tokio` feature")
+}

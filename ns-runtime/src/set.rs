@@ -31,6 +31,7 @@ use crate::target::{Process, Target, JOINABLE};
 /// # Ok(())
 /// # }
 /// ```
+#[must_use = "a set does nothing unless code runs in it"]
 #[derive(Clone)]
 pub struct NsSet {
     shared: Arc<Shared>,
@@ -44,6 +45,19 @@ struct Shared {
 
 impl NsSet {
     /// A set of `members`, at most one per kind.
+    ///
+    /// ```no_run
+    /// use ns_runtime::{Error, NetNs, Ns, NsKind, NsSet};
+    ///
+    /// # fn main() -> Result<(), Error> {
+    /// let (net, uts) = (NetNs::create()?, Ns::create(NsKind::Uts)?);
+    /// let set = NsSet::new([net.clone().into(), uts])?;
+    /// assert_eq!(set.get(NsKind::Net), Some(net.as_ns()));
+    /// let twice = NsSet::new([net.clone().into(), net.into()]);
+    /// assert!(matches!(twice, Err(Error::DuplicateKind { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// [`Error::NotJoinable`] for a user, pid or time namespace (no thread of a
@@ -74,6 +88,20 @@ impl NsSet {
     /// pidfd (`setns(pidfd, ..)`, Linux 5.8) while the process lives in them, and
     /// one by one through the files opened here otherwise.
     ///
+    /// ```no_run
+    /// use ns_runtime::{Namespaces, NsSet};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pid = 1234; // a process in a container
+    /// let set = NsSet::of_pid(pid)?;
+    /// let (host, dev) = set.run(|| {
+    ///     (nix::unistd::gethostname(), std::fs::read_to_string("/proc/thread-self/net/dev"))
+    /// })?;
+    /// println!("{host:?} sees {} interfaces", dev?.lines().count() - 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::NotFound`] if there is no such process, or it has exited and is
     /// not reaped yet (a zombie has no namespaces left).
@@ -101,17 +129,45 @@ impl NsSet {
     }
 
     /// The member of `kind`, if the set has one.
+    ///
+    /// ```no_run
+    /// use ns_runtime::{NsKind, NsSet};
+    ///
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let set = NsSet::of_pid(std::process::id())?;
+    /// let net = set.get(NsKind::Net).expect("every process has a network namespace");
+    /// # let _ = net;
+    /// assert!(set.get(NsKind::User).is_none()); // never a member: not joinable
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
     pub fn get(&self, kind: NsKind) -> Option<&Ns> {
         self.shared.members.iter().find(|ns| ns.kind() == kind)
     }
 
     /// The members, in the order a thread enters them (mount last).
+    ///
+    /// ```no_run
+    /// use ns_runtime::{Ns, NsKind, NsSet};
+    ///
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let set = NsSet::new([Ns::create(NsKind::Mnt)?, Ns::create(NsKind::Uts)?])?;
+    /// let kinds: Vec<NsKind> = set.members().iter().map(Ns::kind).collect();
+    /// assert_eq!(kinds, [NsKind::Uts, NsKind::Mnt]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn members(&self) -> &[Ns] {
         &self.shared.members
     }
 }
 
-crate::handle::run_methods!(NsSet, "that is in every member");
+crate::handle::run_methods!(
+    NsSet,
+    "that is in every member",
+    "NsSet::new([NetNs::create()?.into(), Ns::create(NsKind::Uts)?])?"
+);
 
 /// A pidfd for `pid`, or `None` if the kernel has none (before 5.3).
 fn pidfd_open(pid: u32) -> Result<Option<OwnedFd>> {

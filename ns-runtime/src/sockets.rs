@@ -10,8 +10,6 @@ use std::io;
 use std::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 use std::os::fd::OwnedFd;
 
-use socket2::{Domain, Protocol, Socket, Type};
-
 use crate::NetNs;
 
 impl NetNs {
@@ -41,6 +39,19 @@ impl NetNs {
     /// A TCP connection made from inside this namespace (std, blocking mode), to an
     /// address as this namespace's routes reach it.
     ///
+    /// ```no_run
+    /// use std::io::Write;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let ns = ns_runtime::NetNs::create()?;
+    /// ns.set_loopback_up()?;
+    /// let listener = ns.tcp_listener("127.0.0.1:0")?;
+    /// let mut stream = ns.tcp_connect(listener.local_addr()?)?; // 127.0.0.1 of `ns`
+    /// stream.write_all(b"hello")?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// Those of [`TcpStream::connect`] inside the namespace, or entering it.
     pub fn tcp_connect(&self, addr: impl ToSocketAddrs + Send) -> io::Result<TcpStream> {
@@ -48,6 +59,18 @@ impl NetNs {
     }
 
     /// A UDP socket bound inside this namespace (std, blocking mode).
+    ///
+    /// ```no_run
+    /// # fn main() -> std::io::Result<()> {
+    /// let ns = ns_runtime::NetNs::create()?;
+    /// ns.set_loopback_up()?;
+    /// let socket = ns.udp_socket("127.0.0.1:0")?;
+    /// socket.send_to(b"ping", socket.local_addr()?)?; // sent and received inside `ns`
+    /// let mut buf = [0; 4];
+    /// assert_eq!(socket.recv(&mut buf)?, 4);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// Those of [`UdpSocket::bind`] inside the namespace, or entering it.
@@ -60,17 +83,21 @@ impl NetNs {
     /// in blocking mode. Netlink crates take it as a raw socket, e.g.
     /// `netlink_sys::Socket::from_raw_fd(fd.into_raw_fd())`.
     ///
+    /// ```no_run
+    /// use std::os::fd::AsRawFd;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let ns = ns_runtime::NetNs::create()?;
+    /// let fd = ns.netlink_socket(libc::NETLINK_ROUTE)?;
+    /// println!("rtnetlink socket of {ns} at fd {}", fd.as_raw_fd());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// Those of `socket(AF_NETLINK, SOCK_RAW, protocol)` inside the namespace, or
     /// entering it.
     pub fn netlink_socket(&self, protocol: i32) -> io::Result<OwnedFd> {
-        let socket = self.run(|| {
-            Socket::new(
-                Domain::from(libc::AF_NETLINK),
-                Type::RAW,
-                Some(Protocol::from(protocol)),
-            )
-        })??;
-        Ok(socket.into())
+        self.run(|| crate::sys::socket(libc::AF_NETLINK, libc::SOCK_RAW, protocol))?
     }
 }

@@ -201,6 +201,11 @@ static GLOBAL: OnceLock<Runtime> = OnceLock::new();
 
 impl Runtime {
     /// A builder for a runtime with other settings than the defaults.
+    ///
+    /// ```
+    /// let rt = ns_runtime::Runtime::builder().dedicated_threads(true).build();
+    /// # drop(rt);
+    /// ```
     pub fn builder() -> Builder {
         Builder::default()
     }
@@ -209,6 +214,11 @@ impl Runtime {
     /// attributes use. It is created with default settings by the first call
     /// through it (not by opening handles) unless [`Builder::build_global`]
     /// configured it before.
+    ///
+    /// ```
+    /// let rt = ns_runtime::Runtime::global();
+    /// assert_eq!(rt.max_threads_per_ns(), 8); // the default settings
+    /// ```
     pub fn global() -> &'static Runtime {
         GLOBAL.get_or_init(|| Runtime::with_config(Config::default(), true))
     }
@@ -285,11 +295,13 @@ impl Runtime {
     }
 
     /// The maximum number of threads per namespace of this runtime.
+    #[must_use]
     pub fn max_threads_per_ns(&self) -> usize {
         self.generations.config.max_threads
     }
 
     /// How long an idle thread of this runtime waits for work before it exits.
+    #[must_use]
     pub fn keep_alive(&self) -> Duration {
         self.generations.config.keep_alive
     }
@@ -371,7 +383,22 @@ impl fmt::Debug for Runtime {
     }
 }
 
-/// Settings for a [`Runtime`].
+/// Settings for a [`Runtime`]: [`Runtime::builder`], the settings, then
+/// [`build`](Builder::build) (a runtime of its own) or
+/// [`build_global`](Builder::build_global) (the one [`NetNs::run`](crate::NetNs::run)
+/// and the attributes use).
+///
+/// ```
+/// use std::time::Duration;
+/// use ns_runtime::Runtime;
+///
+/// let rt = Runtime::builder()
+///     .max_threads_per_ns(4)
+///     .keep_alive(Duration::from_secs(30))
+///     .build();
+/// assert_eq!(rt.max_threads_per_ns(), 4);
+/// ```
+#[must_use = "a builder does nothing until `.build()` or `.build_global()`"]
 #[derive(Debug, Clone, Default)]
 pub struct Builder {
     config: Config,
@@ -398,6 +425,11 @@ impl Builder {
     /// once with `max_threads_per_ns(1)`. Make the call from the body itself (it
     /// runs inline), don't wait for it inside the body, or allow more threads than
     /// bodies can wait like this at once.
+    ///
+    /// ```
+    /// let rt = ns_runtime::Runtime::builder().max_threads_per_ns(1).build();
+    /// assert_eq!(rt.max_threads_per_ns(), 1); // one body at a time per namespace
+    /// ```
     pub fn max_threads_per_ns(mut self, max: usize) -> Builder {
         self.config.max_threads = max.max(1);
         self
@@ -406,6 +438,13 @@ impl Builder {
     /// An idle thread exits after this long without work (default 10 s). A
     /// namespace does not wait for it: its threads leave it when its last handle
     /// is dropped.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = ns_runtime::Runtime::builder().keep_alive(Duration::from_millis(100)).build();
+    /// assert_eq!(rt.keep_alive(), Duration::from_millis(100));
+    /// ```
     pub fn keep_alive(mut self, keep_alive: Duration) -> Builder {
         self.config.keep_alive = keep_alive;
         self
@@ -416,6 +455,14 @@ impl Builder {
     /// hand-off (well under a microsecond) rather than two wake-ups, and a steady
     /// call rate costs little CPU; zero parks at once. A caller that had to wake a
     /// sleeping thread parks at once either way. See [`Builder::latency_first`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// // Callers park at once: the least CPU, a wake-up per call.
+    /// let rt = ns_runtime::Runtime::builder().spin(Duration::ZERO).build();
+    /// # drop(rt);
+    /// ```
     pub fn spin(mut self, spin: Duration) -> Builder {
         self.config.spin = spin;
         self
@@ -428,6 +475,14 @@ impl Builder {
     /// few hundred microseconds then answers in a hand-off (about 1 µs) rather
     /// than the wake-up of an idle CPU (about 10–30 µs on a virtual machine), at
     /// the price of one CPU kept busy while such calls go on.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// // A target called every 100-200 µs: its thread waits for the next call.
+    /// let rt = ns_runtime::Runtime::builder().max_idle_spin(Duration::from_micros(300)).build();
+    /// # drop(rt);
+    /// ```
     pub fn max_idle_spin(mut self, max: Duration) -> Builder {
         self.config.max_idle_spin = max;
         self
@@ -454,6 +509,22 @@ impl Builder {
     /// keep-alive. For programs that keep per-namespace state in thread-locals;
     /// otherwise a thread-local seen by one body may have been set by a body of
     /// another namespace. (Threads serving a mount namespace are always dedicated.)
+    ///
+    /// ```no_run
+    /// use std::cell::Cell;
+    /// use ns_runtime::{NetNs, Runtime};
+    ///
+    /// thread_local!(static CALLS: Cell<u32> = const { Cell::new(0) });
+    ///
+    /// # fn main() -> Result<(), ns_runtime::Error> {
+    /// let rt = Runtime::builder().dedicated_threads(true).build();
+    /// let (a, b) = (NetNs::create()?, NetNs::create()?);
+    /// let count = || CALLS.with(|c| { c.set(c.get() + 1); c.get() });
+    /// assert_eq!(rt.run(&a, count)?, 1);
+    /// assert_eq!(rt.run(&b, count)?, 1); // another thread: `a`'s count is not seen
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn dedicated_threads(mut self, dedicated: bool) -> Builder {
         self.config.dedicated = dedicated;
         self
@@ -489,12 +560,32 @@ impl Builder {
     }
 
     /// Stack size of runtime threads (default: the standard library's default).
+    ///
+    /// ```
+    /// let rt = ns_runtime::Runtime::builder().stack_size(256 * 1024).build();
+    /// # drop(rt);
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.config.stack_size = Some(bytes);
         self
     }
 
-    /// A new runtime with these settings.
+    /// A new runtime with these settings. Its threads start on its first call;
+    /// dropping it (every clone) lets its idle threads exit at once.
+    ///
+    /// ```no_run
+    /// use ns_runtime::{NetNs, Runtime};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::builder().max_threads_per_ns(2).build();
+    /// let ns = NetNs::create()?;
+    /// let dev = rt.run(&ns, || std::fs::read_to_string("/proc/thread-self/net/dev"))??;
+    /// # let _ = dev;
+    /// drop(rt); // its threads exit; `ns` keeps working through the global runtime
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use = "a runtime that is dropped at once has served nothing"]
     pub fn build(self) -> Runtime {
         Runtime::with_config(self.config, false)
     }
@@ -507,6 +598,18 @@ impl Builder {
     /// function, a convenience such as `set_loopback_up`, or
     /// [`Runtime::global`] itself). Opening, creating or comparing handles does
     /// not make it.
+    ///
+    /// ```no_run
+    /// use ns_runtime::{NetNs, Runtime};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let ns = NetNs::create()?; // opening handles does not make the global runtime
+    /// Runtime::builder().sealed(true).build_global()?;
+    /// ns.run(|| { /* on a sealed runtime thread */ })?;
+    /// assert!(Runtime::builder().build_global().is_err()); // configured once
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn build_global(self) -> std::result::Result<(), GlobalAlreadySet> {
         let mut config = Some(self.config);
         GLOBAL.get_or_init(|| Runtime::with_config(config.take().unwrap_or_default(), true));
