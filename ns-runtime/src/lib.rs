@@ -63,6 +63,8 @@ mod link;
 mod name;
 mod namespace;
 mod netns;
+#[cfg(not(loom))]
+mod process;
 mod registry;
 mod runtime;
 mod set;

@@ -415,3 +415,128 @@ pub fn in_forked_child(child: impl FnOnce() -> bool) -> i32 {
         },
     }
 }
+
+/// A helper process in new namespaces of all eight kinds, like a container's first
+/// process: `unshare --user --map-root-user --pid --fork --mount-proc --net --uts
+/// --ipc --cgroup --time`, with a hostname and a tmpfs on `/mnt` (holding a
+/// directory `inside`) of its own. Killed when dropped.
+pub struct Container {
+    unshare: Child,
+    /// Its first process (pid 1 inside), as this process sees it.
+    pid: u32,
+    pub hostname: String,
+}
+
+/// The kinds in the order the `/proc/self/ns` links are compared.
+pub const ALL_KINDS: [&str; 8] = ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"];
+
+/// A shell command that prints the program's eight namespace links, one a line.
+pub const PRINT_NS_LINKS: &str =
+    "for k in cgroup ipc mnt net pid time user uts; do readlink /proc/self/ns/$k; done";
+
+impl Container {
+    pub fn start() -> Container {
+        let hostname = unique_name("c");
+        let script = format!(
+            "hostname {hostname} && mount -t tmpfs -o size=1m nsrt-container-tmpfs /mnt \
+             && mkdir /mnt/inside && echo ready && exec sleep 600"
+        );
+        let mut unshare = Command::new("unshare")
+            .args([
+                "--user",
+                "--map-root-user",
+                "--pid",
+                "--fork",
+                "--kill-child",
+                "--mount-proc",
+                "--net",
+                "--uts",
+                "--ipc",
+                "--cgroup",
+                "--time",
+                "sh",
+                "-c",
+            ])
+            .arg(script)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run unshare (util-linux)");
+        let mut line = String::new();
+        BufReader::new(unshare.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the container did not start");
+        let id = unshare.id();
+        let children = fs::read_to_string(format!("/proc/{id}/task/{id}/children")).unwrap();
+        let pid = children.split_whitespace().next().unwrap().parse().unwrap();
+        Container {
+            unshare,
+            pid,
+            hostname,
+        }
+    }
+
+    /// The pid of its first process (pid 1 inside).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// What `nsenter --target PID --all sh -c SCRIPT` prints.
+    pub fn nsenter(&self, script: &str) -> String {
+        let out = Command::new("nsenter")
+            .args([
+                "--target",
+                &self.pid.to_string(),
+                "--all",
+                "sh",
+                "-c",
+                script,
+            ])
+            .output()
+            .expect("run nsenter (util-linux)");
+        assert!(out.status.success(), "nsenter: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Ends it (its pid namespace with it), and waits until it is gone.
+    pub fn stop(&mut self) {
+        // SAFETY: kill has no memory preconditions; the pid is our grandchild,
+        // kept from reuse while `unshare`, its parent, has not reaped it.
+        unsafe { libc::kill(self.pid as i32, libc::SIGKILL) };
+        let _ = self.unshare.kill();
+        let _ = self.unshare.wait();
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// This process's children that exist (zombies included), from procfs.
+pub fn children() -> Vec<u32> {
+    let mut all = Vec::new();
+    for task in fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let path = task.path().join("children");
+        if let Ok(list) = fs::read_to_string(path) {
+            all.extend(
+                list.split_whitespace()
+                    .filter_map(|pid| pid.parse::<u32>().ok()),
+            );
+        }
+    }
+    all
+}
+
+/// Waits (up to 2 s) until no thread named `name` is left; false if one stays.
+pub fn threads_named_gone(name: &str) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while tasks().iter().any(|t| t.name == name) {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    true
+}
