@@ -69,6 +69,8 @@ fn warm_up(set: &NsSet, runtime: &tokio::runtime::Runtime) {
     let _entered = runtime.enter();
     let child = set.spawn_tokio(&mut tokio::process::Command::new("true"));
     assert!(runtime.block_on(child.unwrap().wait()).unwrap().success());
+    // Their helper threads (and the pidfds they wait on) go once they have exited.
+    assert!(common::threads_named_gone("ns-spawn"));
 }
 
 /// This process's children, fds and helper threads, to compare after a test.
@@ -243,6 +245,15 @@ impl<N: Namespaces> Check for N {
                     .output()
                     .unwrap()
             )
+        );
+        // The caller's signal mask (a helper thread's blocks every signal).
+        let status = fs::read_to_string("/proc/thread-self/status").unwrap();
+        let ours = status.lines().find(|l| l.starts_with("SigBlk:")).unwrap();
+        let mut grep = Command::new("grep");
+        grep.args(["SigBlk:", "/proc/self/status"]);
+        assert_eq!(
+            stdout(&self.output(&mut grep).unwrap()),
+            format!("{ours}\n")
         );
         // Pipes both ways.
         let mut cat = Command::new("cat");
@@ -542,6 +553,113 @@ fn without_capabilities_a_spawn_is_a_typed_error_that_leaves_nothing_behind() {
     assert!(text.contains("1 passed"), "the child ran no test:\n{text}");
 }
 
+/// A process in a user namespace of its own and network and uts namespaces that
+/// user namespace owns, with uid and gid 0 mapped to root outside and
+/// `setgroups` allowed (`unshare --map-root-user` would deny it, and `nsenter`
+/// then fails without privileges, as this crate does). Killed when dropped.
+struct OwnedUserNs {
+    child: std::process::Child,
+    hostname: String,
+}
+
+impl OwnedUserNs {
+    fn start() -> OwnedUserNs {
+        let hostname = common::unique_name("u");
+        let mut child = Command::new("unshare")
+            .args(["--user", "--net", "--uts", "sh", "-c"])
+            .arg(format!(
+                "read go && hostname {hostname} && echo ready && exec sleep 600"
+            ))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run unshare (util-linux)");
+        let pid = child.id();
+        let ours = fs::read_link("/proc/self/ns/user").unwrap();
+        while fs::read_link(format!("/proc/{pid}/ns/user")).unwrap() == ours {
+            std::thread::sleep(Duration::from_millis(1)); // until it has unshared
+        }
+        // Mapped from outside, by root: setgroups stays allowed.
+        fs::write(format!("/proc/{pid}/uid_map"), "0 0 1\n").unwrap();
+        fs::write(format!("/proc/{pid}/gid_map"), "0 0 1\n").unwrap();
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let mut ready = [0_u8; 6];
+        child.stdout.take().unwrap().read_exact(&mut ready).unwrap();
+        assert_eq!(&ready, b"ready\n");
+        OwnedUserNs { child, hostname }
+    }
+}
+
+impl Drop for OwnedUserNs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const OWNER: &str = "NSRT_PROCESSES_OWNER";
+const OWNER_SCRIPT: &str =
+    "for k in net uts user; do readlink /proc/self/ns/$k; done; hostname; id -u";
+
+fn the_owner_of_a_user_namespace_enters_it_and_what_it_owns_without_privileges() {
+    if let Ok(pid) = std::env::var(OWNER) {
+        assert!(
+            !common::has_cap_sys_admin(),
+            "setpriv did not drop CAP_SYS_ADMIN"
+        );
+        let set = NsSet::of_pid_all(pid.parse().unwrap()).unwrap();
+        let kinds: Vec<NsKind> = set.members().iter().map(Ns::kind).collect();
+        assert_eq!(kinds, [NsKind::Net, NsKind::Uts, NsKind::User]);
+        // Outside, without CAP_SYS_ADMIN, net and uts are refused; inside the user
+        // namespace, which it owns, the child may enter them: user first, then.
+        let out = set.output(&mut sh(OWNER_SCRIPT)).unwrap();
+        print!("{}", stdout(&out));
+        return;
+    }
+    require_root!();
+    let owned = OwnedUserNs::start();
+    let pid = owned.child.id().to_string();
+    let nsenter = |mut nsenter: Command, kinds: &[&str]| {
+        let out = nsenter
+            .args(["--target", &pid])
+            .args(kinds)
+            .args(["sh", "-c", OWNER_SCRIPT])
+            .output()
+            .unwrap();
+        stdout(&out)
+    };
+    let reference = nsenter(Command::new("nsenter"), &["--all"]);
+    assert!(reference.contains(&owned.hostname), "{reference}");
+    // Without privileges, `nsenter --all` fails: it enters the namespaces it
+    // shares with its target again (cgroup, ipc, mnt, ...), which needs
+    // CAP_SYS_ADMIN. `of_pid_all` leaves those out; nsenter must be told.
+    let unprivileged = common::without_capabilities("nsenter");
+    assert_eq!(
+        nsenter(unprivileged, &["--user", "--net", "--uts"]),
+        reference
+    );
+    let out = common::without_capabilities(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "the_owner_of_a_user_namespace_enters_it_and_what_it_owns_without_privileges",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(OWNER, &pid)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&reference),
+        "not as nsenter:\n{text}\nwant:\n{reference}"
+    );
+}
+
 tests! {
     a_child_enters_all_eight_namespaces_of_a_process_as_nsenter_all_does,
     what_command_does_keeps_working_in_every_kind_of_handle,
@@ -550,4 +668,5 @@ tests! {
     spawning_from_8_threads_and_100_tokio_tasks_at_once,
     failures_are_typed_errors_and_leave_nothing_behind,
     without_capabilities_a_spawn_is_a_typed_error_that_leaves_nothing_behind,
+    the_owner_of_a_user_namespace_enters_it_and_what_it_owns_without_privileges,
 }
