@@ -202,10 +202,8 @@ fn what_command_does_keeps_working_in_every_kind_of_handle() {
         Ok(())
     };
     // SAFETY: the hook makes async-signal-safe calls only.
-    assert!(set
-        .status(unsafe { touch.pre_exec(hook) })
-        .unwrap()
-        .success());
+    let touch = unsafe { touch.pre_exec(hook) };
+    assert!(set.status(touch).unwrap().success());
     assert_eq!(container.nsenter("ls /mnt/inside"), "hook-ran\n");
     // ... and a hook's error is the spawn's, typed.
     let mut failing = Command::new("true");
