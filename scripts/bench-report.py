@@ -133,3 +133,14 @@ if os.path.exists(steady):
             budget = 3 * base["cpu_percent"] + 2
             print(f"- {rate}/s: `ns.run` default {ours['cpu_percent']:.1f} % against a budget of 3 × {base['cpu_percent']:.1f} % + 2 = {budget:.1f} %: {'met' if ours['cpu_percent'] <= budget else 'NOT met'}")
     print()
+
+spawn = os.path.join(target, "ns-bench", "spawn.json")
+if os.path.exists(spawn):
+    with open(spawn) as f:
+        rows = json.load(f)
+    print("### starting a process in namespaces (spawn + wait of /bin/true, median)\n")
+    print("| mechanism | median | / plain `Command` | / the tool it replaces |\n|---|---:|---:|---:|")
+    for r in rows:
+        peer = f"{r['over_peer']:.2f} (`{r['peer']}`)" if "over_peer" in r else ""
+        print(f"| {r['mechanism']} | {r['median_ns'] / 1e3:.0f} µs | {r['over_plain']:.2f} | {peer} |")
+    print()
