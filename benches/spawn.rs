@@ -21,66 +21,16 @@
 //! `NSRT_SPAWN_ROUNDS` sets the number of rounds (default 300).
 
 use std::fs;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 use ns_runtime::{Namespaces, NetNs, NsSet};
 
+/// The tests' helpers: `Container`, a process in new namespaces of all eight kinds.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 const TRUE: &str = "/bin/true";
-
-/// A process in new namespaces of all eight kinds, killed when dropped.
-struct Container {
-    unshare: Child,
-    pid: u32,
-}
-
-impl Container {
-    fn start() -> Container {
-        let mut unshare = Command::new("unshare")
-            .args([
-                "--user",
-                "--map-root-user",
-                "--pid",
-                "--fork",
-                "--kill-child",
-                "--mount-proc",
-                "--net",
-                "--uts",
-                "--ipc",
-                "--cgroup",
-                "--time",
-                "sh",
-                "-c",
-                "echo ready && exec sleep 3600",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("run unshare (util-linux; as root)");
-        let mut line = String::new();
-        BufReader::new(unshare.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read");
-        assert_eq!(line.trim(), "ready", "the container did not start");
-        let id = unshare.id();
-        let children =
-            fs::read_to_string(format!("/proc/{id}/task/{id}/children")).expect("children");
-        let pid = children
-            .split_whitespace()
-            .next()
-            .expect("a child")
-            .parse()
-            .expect("a pid");
-        Container { unshare, pid }
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        let _ = self.unshare.kill();
-        let _ = self.unshare.wait();
-    }
-}
 
 /// A named network namespace, removed when dropped.
 struct Named(String, NetNs);
@@ -104,9 +54,9 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(300)
         .max(1);
-    let container = Container::start();
-    let pid = container.pid.to_string();
-    let set = NsSet::of_pid_all(container.pid).expect("of_pid_all (run as root)");
+    let container = common::Container::start();
+    let pid = container.pid().to_string();
+    let set = NsSet::of_pid_all(container.pid()).expect("of_pid_all (run as root)");
     let anonymous = NetNs::create().expect("create");
     let name = format!("nsrt-bench-spawn-{}", std::process::id());
     let _ = NetNs::remove_named(&name);

@@ -48,17 +48,8 @@ fn in_a_process_of_its_own(test: &str) -> bool {
     if std::env::var(ALONE).is_ok_and(|alone| alone == test) {
         return true;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--test-threads=1", "--nocapture"])
-        .env(ALONE, test)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{test} failed alone:\n{text}");
-    assert!(
-        text.contains("1 passed"),
-        "{test} did not run alone:\n{text}"
-    );
+    let this = Command::new(std::env::current_exe().unwrap());
+    common::run_test_again(test, this, (ALONE, test));
     false
 }
 
@@ -536,19 +527,11 @@ fn without_capabilities_a_spawn_is_a_typed_error_that_leaves_nothing_behind() {
     require_root!();
     let t = TestNs::new("nocaps-exec");
     let container = Container::start();
-    let out = common::without_capabilities(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "without_capabilities_a_spawn_is_a_typed_error_that_leaves_nothing_behind",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .env(NO_CAPS, format!("{} {}", t.name, container.pid()))
-        .output()
-        .expect("run setpriv (util-linux)");
-    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "child failed:\n{text}");
-    assert!(text.contains("1 passed"), "the child ran no test:\n{text}");
+    common::run_test_again(
+        "without_capabilities_a_spawn_is_a_typed_error_that_leaves_nothing_behind",
+        common::without_capabilities(std::env::current_exe().unwrap()),
+        (NO_CAPS, &format!("{} {}", t.name, container.pid())),
+    );
 }
 
 /// A process in a user namespace of its own and network and uts namespaces that
@@ -636,21 +619,10 @@ fn the_owner_of_a_user_namespace_enters_it_and_what_it_owns_without_privileges()
         nsenter(unprivileged, &["--user", "--net", "--uts"]),
         reference
     );
-    let out = common::without_capabilities(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "the_owner_of_a_user_namespace_enters_it_and_what_it_owns_without_privileges",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .env(OWNER, &pid)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "child failed:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = common::run_test_again(
+        "the_owner_of_a_user_namespace_enters_it_and_what_it_owns_without_privileges",
+        common::without_capabilities(std::env::current_exe().unwrap()),
+        (OWNER, &pid),
     );
     assert!(
         text.contains(&reference),

@@ -354,7 +354,8 @@ impl Helper {
         let script = format!(
             "hostname {hostname} && mount -t tmpfs -o size=1m nsrt-helper-tmpfs /mnt && echo ready && exec sleep 600"
         );
-        let mut child = Command::new("unshare")
+        let mut command = Command::new("unshare");
+        command
             .args([
                 "--net",
                 "--uts",
@@ -364,15 +365,8 @@ impl Helper {
                 "sh",
                 "-c",
             ])
-            .arg(script)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("run unshare (util-linux)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready", "the helper did not start");
+            .arg(script);
+        let child = started(&mut command);
         Helper { child, hostname }
     }
 
@@ -416,6 +410,40 @@ pub fn in_forked_child(child: impl FnOnce() -> bool) -> i32 {
     }
 }
 
+/// Starts `command` (a program of util-linux) with its stdout piped, and waits
+/// until it prints `ready`.
+pub fn started(command: &mut Command) -> Child {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run unshare (util-linux)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "{command:?} did not start");
+    child
+}
+
+/// Runs `test` of this test binary again, alone, in a new process made by
+/// `command` (the binary itself, or `setpriv` running it), with `env` set so that
+/// the test knows where it runs; asserts that it passed, and returns what it
+/// printed.
+pub fn run_test_again(test: &str, mut command: Command, env: (&str, &str)) -> String {
+    let out = command
+        .args(["--exact", test, "--test-threads=1", "--nocapture"])
+        .env(env.0, env.1)
+        .output()
+        .expect("run the test binary");
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{test} failed, run again:\n{text}");
+    assert!(
+        text.contains("1 passed"),
+        "{test} did not run again:\n{text}"
+    );
+    text.into_owned()
+}
+
 /// A helper process in new namespaces of all eight kinds, like a container's first
 /// process: `unshare --user --map-root-user --pid --fork --mount-proc --net --uts
 /// --ipc --cgroup --time`, with a hostname and a tmpfs on `/mnt` (holding a
@@ -441,7 +469,8 @@ impl Container {
             "hostname {hostname} && mount -t tmpfs -o size=1m nsrt-container-tmpfs /mnt \
              && mkdir /mnt/inside && echo ready && exec sleep 600"
         );
-        let mut unshare = Command::new("unshare")
+        let mut command = Command::new("unshare");
+        command
             .args([
                 "--user",
                 "--map-root-user",
@@ -457,15 +486,8 @@ impl Container {
                 "sh",
                 "-c",
             ])
-            .arg(script)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("run unshare (util-linux)");
-        let mut line = String::new();
-        BufReader::new(unshare.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready", "the container did not start");
+            .arg(script);
+        let unshare = started(&mut command);
         let id = unshare.id();
         let children = fs::read_to_string(format!("/proc/{id}/task/{id}/children")).unwrap();
         let pid = children.split_whitespace().next().unwrap().parse().unwrap();
