@@ -122,9 +122,11 @@ impl NsSet {
     }
 
     /// Every namespace of process `pid`, all eight kinds, leaving out those this
-    /// process is in already, as `nsenter --all --target PID` does (the kernel
-    /// refuses to let a process join its own user namespace, and entering the
-    /// others it shares would change nothing). For child processes:
+    /// process is in already. (`nsenter --all --target PID` leaves out a shared
+    /// user namespace, which the kernel refuses to let a process join again, and
+    /// enters the other shared ones again: a no-op that needs `CAP_SYS_ADMIN` and
+    /// resets the cwd to `/`. Left out, they need nothing, so that the owner of a
+    /// user namespace can enter it without privileges.) For child processes:
     /// [`Namespaces::spawn`] starts a program that sees what process `pid` sees,
     /// its own pid inside `pid`'s pid namespace. A set that holds a user, pid or
     /// time namespace cannot be run in (`run` returns [`Error::NotJoinable`]); use
