@@ -292,3 +292,14 @@ if args.svg:
         with open(args.svg, "w") as f:
             f.write(chart)
         print(f"wrote {args.svg}", file=sys.stderr)
+
+spawn = os.path.join(target, "ns-bench", "spawn.json")
+if os.path.exists(spawn):
+    with open(spawn) as f:
+        rows = json.load(f)
+    print("### starting a process in namespaces (spawn + wait of /bin/true, median)\n")
+    print("| mechanism | median | / plain `Command` | / the tool it replaces |\n|---|---:|---:|---:|")
+    for r in rows:
+        peer = f"{r['over_peer']:.2f} (`{r['peer']}`)" if "over_peer" in r else ""
+        print(f"| {r['mechanism']} | {r['median_ns'] / 1e3:.0f} µs | {r['over_plain']:.2f} | {peer} |")
+    print()

@@ -119,6 +119,50 @@ fn inspecting_a_process_by_pid_reports_its_hostname_interfaces_and_mounts() {
     assert_threads_where_they_belong();
 }
 
+#[allow(dead_code)]
+#[path = "../examples/exec_in.rs"]
+mod exec_in;
+
+fn exec_in_runs_a_program_in_every_namespace_of_a_process_as_nsenter_all_does() {
+    require_root!();
+    let container = common::Container::start();
+    let pid = container.pid();
+    // As a function...
+    let status = exec_in::exec_in(pid, "sh", &["-c".into(), "exit 3".into()]).unwrap();
+    assert_eq!(exec_in::exit_code(status), 3);
+    // ...and as the program, compared with nsenter.
+    let program = built_examples().join("exec_in");
+    let run = |script: &str| {
+        Command::new(&program)
+            .args([&pid.to_string(), "--", "sh", "-c", script])
+            .output()
+            .expect("run exec_in")
+    };
+    let out = run(common::PRINT_NS_LINKS);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        container.nsenter(common::PRINT_NS_LINKS)
+    );
+    let out = run("hostname; echo $$; kill -TERM $$");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some(container.hostname.as_str()));
+    let inside: u32 = lines.next().unwrap().parse().unwrap();
+    assert!((2..100).contains(&inside), "pid inside: {inside}");
+    assert_eq!(out.status.code(), Some(128 + libc::SIGTERM), "{out:?}");
+    let out = Command::new(&program)
+        .arg(pid.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("usage: exec_in PID -- CMD"),
+        "{out:?}"
+    );
+    assert_threads_where_they_belong();
+}
+
 /// Builds the examples (nothing to do after `cargo test`, which builds them) and
 /// returns the directory they are in: beside this test binary's `deps/`.
 fn built_examples() -> PathBuf {
@@ -150,9 +194,11 @@ fn each_example_without_privileges_fails_with_its_error_and_the_hint() {
             continue;
         }
         let name = path.file_stem().unwrap().to_str().unwrap();
-        // Every example gets a pid (inspect_pid needs one, the others ignore it).
+        // Every example gets a pid (inspect_pid needs one, the others ignore it)
+        // and a command (exec_in needs one).
         let out = common::without_capabilities(dir.join(name))
             .arg(std::process::id().to_string())
+            .args(["--", "true"])
             .output()
             .unwrap_or_else(|e| panic!("run example {name}: {e}"));
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -169,12 +215,13 @@ fn each_example_without_privileges_fails_with_its_error_and_the_hint() {
         );
         ran += 1;
     }
-    assert!(ran >= 4, "only {ran} examples found");
+    assert!(ran >= 5, "only {ran} examples found");
 }
 
 tests! {
     rtnetlink_in_an_async_fn_configures_the_namespace_not_the_host,
     a_tokio_program_serves_tcp_inside_to_a_client_outside_through_veth,
     inspecting_a_process_by_pid_reports_its_hostname_interfaces_and_mounts,
+    exec_in_runs_a_program_in_every_namespace_of_a_process_as_nsenter_all_does,
     each_example_without_privileges_fails_with_its_error_and_the_hint,
 }

@@ -1,6 +1,6 @@
 //! Namespace kinds other than net, sets of several, and a process's whole set:
 //! uts, mnt, ipc and cgroup entered (and nothing else moved), user/pid/time refused
-//! with typed errors, and net + uts + mnt of a helper process entered together.
+//! to threads with typed errors, and net + uts + mnt of a helper process entered together.
 
 #[macro_use]
 mod common;
@@ -153,7 +153,7 @@ fn ipc_and_cgroup_namespaces_are_entered() {
     assert_threads_where_they_belong();
 }
 
-fn user_pid_and_time_are_refused_with_typed_errors() {
+fn user_pid_and_time_are_refused_to_threads_with_typed_errors() {
     require_root!();
     for kind in [NsKind::User, NsKind::Pid, NsKind::Time] {
         // Opening works: a handle can be compared and passed to a child process.
@@ -175,10 +175,15 @@ fn user_pid_and_time_are_refused_with_typed_errors() {
             std::io::ErrorKind::Unsupported
         );
         assert!(matches!(Ns::create(kind), Err(Error::NotJoinable { .. })));
-        assert!(matches!(
-            NsSet::new([ns.clone()]),
-            Err(Error::NotJoinable { .. })
-        ));
+        // A set may hold one (a child process can enter it), but not be run in.
+        let set = NsSet::new([ns.clone(), NetNs::create().unwrap().into()]).unwrap();
+        assert_eq!(set.members().last(), Some(&ns));
+        let err = set.run(|| ()).unwrap_err();
+        assert!(
+            matches!(err, Error::NotJoinable { kind: k, .. } if k == kind),
+            "{err:?}"
+        );
+        assert!(matches!(set.hostname(), Err(Error::NotJoinable { .. })));
     }
     assert!(matches!(NsSet::new([]), Err(Error::EmptySet)));
     let net = NetNs::create().unwrap();
@@ -364,7 +369,7 @@ tests! {
     uts_hostname_inside_is_the_namespaces_and_the_hosts_is_unchanged,
     a_tmpfs_mounted_inside_a_mount_namespace_stays_inside,
     ipc_and_cgroup_namespaces_are_entered,
-    user_pid_and_time_are_refused_with_typed_errors,
+    user_pid_and_time_are_refused_to_threads_with_typed_errors,
     the_namespaces_of_a_process_are_entered_together,
     a_set_made_of_handles_shares_threads_with_an_equal_set,
     the_in_ns_attribute_runs_bodies_in_every_member,

@@ -137,6 +137,29 @@ pub enum Error {
         kind: NsKind,
     },
 
+    /// A child process could not be started, after its namespaces were entered
+    /// (the program was not found or not executable, a `current_dir` that does
+    /// not exist inside, a `pre_exec` hook that failed, ...) or before (no
+    /// process could be forked).
+    #[error("could not start {program} in {target}: {source}")]
+    Spawn {
+        /// The program, as given to the `Command`.
+        program: String,
+        /// The namespaces it was to start in.
+        target: String,
+        /// What `Command::spawn` reported.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A pid namespace lets no process in any more: its init process (pid 1
+    /// there) has exited, and the kernel refuses new ones (`fork` gives `ENOMEM`).
+    #[error("cannot start a process in {target}: its init process (pid 1 there) has exited, and the kernel lets no new process into it")]
+    PidNamespaceGone {
+        /// The pid namespace.
+        target: String,
+    },
+
     /// The namespace thread running an async call stopped before the call finished
     /// (it could not hand the call on, or its runtime shut down).
     #[error("the namespace thread of {target} stopped before the call finished")]
@@ -171,9 +194,9 @@ impl Error {
     /// The error for using a namespace of a kind no thread of ours can join.
     pub(crate) fn not_joinable(kind: NsKind) -> Error {
         let reason = match kind {
-            NsKind::User => "only a single-threaded process may join a user namespace (setns gives EINVAL); run the work in a child process that joins it before it starts threads, e.g. `nsenter --user --target PID`",
-            NsKind::Pid => "setns on a pid namespace changes only the namespace of the thread's future children, and afterwards the thread cannot create threads; start a child process in it instead (e.g. `nsenter --pid --target PID`)",
-            NsKind::Time => "the kernel refuses it for a thread of a multi-threaded process (EUSERS); a time namespace applies to children: start a child process in it instead",
+            NsKind::User => "only a single-threaded process may join a user namespace (setns gives EINVAL); start a child process in it instead: `spawn`, `output` or `status` of the handle (trait `Namespaces`)",
+            NsKind::Pid => "setns on a pid namespace changes only the namespace of the thread's future children, and afterwards the thread cannot create threads; start a child process in it instead: `spawn`, `output` or `status` of the handle (trait `Namespaces`)",
+            NsKind::Time => "the kernel refuses it for a thread of a multi-threaded process (EUSERS); a time namespace applies to whole processes: start a child process in it instead: `spawn`, `output` or `status` of the handle (trait `Namespaces`)",
             _ => "this kind cannot be entered by a namespace thread",
         };
         Error::NotJoinable { kind, reason }
@@ -248,20 +271,34 @@ impl Error {
                 target: target.clone(),
                 kind: *kind,
             },
+            Error::Spawn {
+                program,
+                target,
+                source,
+            } => Error::Spawn {
+                program: program.clone(),
+                target: target.clone(),
+                source: io(source),
+            },
+            Error::PidNamespaceGone { target } => Error::PidNamespaceGone {
+                target: target.clone(),
+            },
         }
     }
 
     /// The [`io::ErrorKind`] this error converts to.
     pub fn io_kind(&self) -> io::ErrorKind {
         match self {
-            Error::NotFound { .. } => io::ErrorKind::NotFound,
+            Error::NotFound { .. } | Error::PidNamespaceGone { .. } => io::ErrorKind::NotFound,
             Error::NotANamespace { .. }
             | Error::Symlink { .. }
             | Error::WrongKind { .. }
             | Error::InvalidName { .. } => io::ErrorKind::InvalidInput,
             Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
             Error::PermissionDenied { .. } => io::ErrorKind::PermissionDenied,
-            Error::Syscall { source, .. } | Error::ThreadSpawn { source, .. } => source.kind(),
+            Error::Syscall { source, .. }
+            | Error::ThreadSpawn { source, .. }
+            | Error::Spawn { source, .. } => source.kind(),
             Error::Abandoned { .. } | Error::UncleanStart { .. } => io::ErrorKind::Other,
             Error::NotJoinable { .. } => io::ErrorKind::Unsupported,
             Error::DuplicateKind { .. } | Error::EmptySet | Error::MissingKind { .. } => {

@@ -23,6 +23,10 @@ pub(crate) mod sealed {
         #[allow(private_interfaces)] // sealed: nobody outside can name or call it
         fn anchor(&self) -> crate::Result<&crate::runtime::Anchor>;
 
+        /// Every namespace of the handle, of any kind: what a child process enters.
+        #[allow(private_interfaces)] // sealed: nobody outside can name or call it
+        fn namespaces(&self) -> Vec<std::sync::Arc<crate::namespace::Namespace>>;
+
         /// Succeeds if the handle includes a namespace of `kind`.
         fn require(&self, kind: crate::NsKind) -> crate::Result<()> {
             if self.anchor()?.target().includes(kind) {
@@ -145,6 +149,136 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
             .read_to_string("/proc/thread-self/mounts")
             .map_err(|e| Error::syscall("read /proc/thread-self/mounts", self, e))?;
         Ok(table.lines().filter_map(Mount::parse).collect())
+    }
+
+    /// Starts `cmd` as a child process in every namespace of this handle, user,
+    /// pid and time included, and returns it. No thread of yours moves.
+    ///
+    /// The child joins the namespaces as it starts, before anything of `cmd`
+    /// happens: its `current_dir` is resolved inside the handle's mount namespace
+    /// (without one, a child in another mount namespace starts in its root `/`,
+    /// as with `nsenter`), its program is looked up in `PATH` there, and the
+    /// `pre_exec` hooks already added to `cmd` run inside, after entering.
+    /// Arguments, environment, stdio, `uid`/`gid` (applied inside, after
+    /// entering), exit status, `kill` and `wait` work as for
+    /// [`Command::spawn`](std::process::Command::spawn); the child is this
+    /// process's child, waited for from any thread.
+    ///
+    /// What each kind needs:
+    /// - net, uts, ipc, cgroup, mnt, user and time are joined by the child
+    ///   itself, in the order `nsenter` uses: every kind but user, then user and
+    ///   those that failed before it. A caller with `CAP_SYS_ADMIN` enters them
+    ///   all; the owner of a user namespace, without privileges outside, enters
+    ///   it and then the namespaces it owns. Having joined a user namespace, the
+    ///   child becomes its uid and gid 0 and drops supplementary groups, as
+    ///   `nsenter` does.
+    /// - pid: a process is put in a pid namespace by the thread that forks it
+    ///   (its `pid_for_children`), and a thread that joined one cannot create
+    ///   threads any more. So a handle with a pid namespace forks its child
+    ///   from a helper thread of its own (born from the process's namespaces,
+    ///   with the caller's signal mask and CPU set given to the child), which
+    ///   needs `CAP_SYS_ADMIN` over that namespace and stays until the child
+    ///   exits, so that a `PR_SET_PDEATHSIG` the child sets fires only when this
+    ///   process dies. Other handles' children are forked by the calling
+    ///   thread, as `Command::spawn` does: kinds the handle does not name are
+    ///   those of that thread (or, with a pid namespace, of the process).
+    /// - A network namespace opened by name ([`NetNs::named`](crate::NetNs::named),
+    ///   [`NetNs::create_named`](crate::NetNs::create_named)), in a handle
+    ///   without a mount namespace, gets what `ip netns exec NAME` gives: a mount
+    ///   namespace of the child's own (slave to this one: your mounts are not
+    ///   touched), `/sys` remounted to show the namespace's devices, and each
+    ///   file of `/etc/netns/NAME/` bound over its `/etc` counterpart
+    ///   (`resolv.conf`, `hosts`).
+    ///
+    /// std runs every `pre_exec` hook of a `Command` each time it spawns, and
+    /// cannot remove one: each call adds a small hook to `cmd` that forces a
+    /// real `fork` (`posix_spawn` would skip the entering) and checks that the
+    /// child entered. It does nothing in a plain `cmd.spawn()`, but a `Command`
+    /// spawned thousands of times gathers as many: make one per spawn.
+    ///
+    /// ```no_run
+    /// use std::process::Command;
+    /// use ns_runtime::{Namespaces, NetNs};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let ns = NetNs::named("blue")?; // made by `ip netns add blue`
+    /// let mut child = ns.spawn(Command::new("ip").args(["link", "show"]))?;
+    /// assert!(child.wait()?.success());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Typed, and before any program ran: [`Error::PermissionDenied`] or
+    /// [`Error::Syscall`] naming the step that failed (`setns` on which
+    /// namespace, `setuid(0)` after entering, a mount of `ip netns exec`) and its
+    /// errno; [`Error::PidNamespaceGone`] when the pid namespace's init has
+    /// exited; [`Error::Spawn`] for what `Command::spawn` itself reports (no
+    /// such program, a `current_dir` missing inside, a hook's error). A child
+    /// that could not enter is reaped, and the helper thread is gone.
+    #[cfg(not(loom))]
+    fn spawn(&self, cmd: &mut std::process::Command) -> Result<std::process::Child> {
+        crate::process::launch(self, crate::process::Spawn(cmd))
+    }
+
+    /// Runs `cmd` in every namespace of this handle and collects its output, as
+    /// [`Command::output`](std::process::Command::output) does (stdout and
+    /// stderr piped, stdin null, unless `cmd` says otherwise); see
+    /// [`Namespaces::spawn`] for how the child enters.
+    ///
+    /// # Errors
+    /// As [`Namespaces::spawn`]; a program that ran and failed is not an error
+    /// (see the output's `status`).
+    #[cfg(not(loom))]
+    fn output(&self, cmd: &mut std::process::Command) -> Result<std::process::Output> {
+        crate::process::launch(self, crate::process::OutputOf(cmd))
+    }
+
+    /// Runs `cmd` in every namespace of this handle and waits for it, as
+    /// [`Command::status`](std::process::Command::status) does (stdio
+    /// inherited unless `cmd` says otherwise); see [`Namespaces::spawn`].
+    ///
+    /// # Errors
+    /// As [`Namespaces::spawn`].
+    #[cfg(not(loom))]
+    fn status(&self, cmd: &mut std::process::Command) -> Result<std::process::ExitStatus> {
+        crate::process::launch(self, crate::process::StatusOf(cmd))
+    }
+
+    /// [`Namespaces::spawn`] for a [`tokio::process::Command`]: the child is
+    /// registered with the calling task's tokio runtime, so that
+    /// `child.wait().await` and `wait_with_output().await` work (the calling
+    /// thread must be in a tokio runtime, as for tokio's own `spawn`). Like
+    /// tokio's `spawn`, it returns once the program has started (about a
+    /// millisecond): it does not wait for the program.
+    ///
+    /// ```no_run
+    /// use ns_runtime::{Namespaces, NsSet};
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let set = NsSet::of_pid_all(1234)?;
+    /// let mut cmd = tokio::process::Command::new("hostname");
+    /// let out = set.spawn_tokio(cmd.stdout(std::process::Stdio::piped()))?;
+    /// let out = out.wait_with_output().await?;
+    /// # let _ = out;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Namespaces::spawn`].
+    ///
+    /// # Panics
+    /// Outside a tokio runtime, as tokio's `spawn` does.
+    #[cfg(all(feature = "tokio", not(loom)))]
+    fn spawn_tokio(&self, cmd: &mut tokio::process::Command) -> Result<tokio::process::Child> {
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let job = crate::process::SpawnTokio {
+            command: cmd,
+            runtime,
+        };
+        crate::process::launch(self, job)
     }
 }
 
@@ -473,6 +607,11 @@ impl sealed::Sealed for Ns {
             .anchor
             .as_deref()
             .ok_or_else(|| Error::not_joinable(self.kind()))
+    }
+
+    #[allow(private_interfaces)] // sealed: nobody outside can name or call it
+    fn namespaces(&self) -> Vec<Arc<Namespace>> {
+        vec![Arc::clone(&self.shared.ns)]
     }
 }
 

@@ -50,6 +50,10 @@
 //!   every joinable namespace of a process; [`in_ns`] is the attribute for them.
 //! - [`Namespaces`] has conveniences for every handle: hostname, mounts, files as
 //!   seen from inside.
+//! - [`Namespaces::spawn`], `output` and `status` start a child process in every
+//!   namespace of a handle, user, pid and time included (which no thread can
+//!   join): a library `nsenter --all`; [`NsSet::of_pid_all`] is all eight kinds of
+//!   a process. A network namespace opened by name gets what `ip netns exec` gives.
 //!
 //! All namespace operations need `CAP_SYS_ADMIN` (root); without it they return
 //! [`Error::PermissionDenied`].
@@ -72,6 +76,8 @@ mod link;
 mod name;
 mod namespace;
 mod netns;
+#[cfg(not(loom))]
+mod process;
 mod registry;
 mod runtime;
 mod set;

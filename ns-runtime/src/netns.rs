@@ -522,6 +522,11 @@ impl Sealed for NetNs {
     fn anchor(&self) -> Result<&crate::runtime::Anchor> {
         self.ns.anchor()
     }
+
+    #[allow(private_interfaces)] // sealed: nobody outside can name or call it
+    fn namespaces(&self) -> Vec<Arc<Namespace>> {
+        self.ns.namespaces()
+    }
 }
 
 impl Namespaces for NetNs {}

@@ -179,6 +179,18 @@ pub(crate) fn shares_with_main_thread(files: bool) -> Option<bool> {
     }
 }
 
+/// `pidfd_open(pid, 0)`: an fd that refers to process `pid` (Linux 5.3), close-on-exec.
+pub(crate) fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1; it
+    // touches no memory of ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a new descriptor that nothing else owns; an fd fits an i32.
+    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd as i32) })
+}
+
 /// Identity of the calling thread's namespace of `kind`.
 pub(crate) fn current_thread_ns(kind: NsKind) -> Result<NsFile> {
     NsFile::open(thread_self_ns_path(kind), Some(kind))

@@ -172,17 +172,29 @@ impl TargetKey {
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let [single] = self.members.as_slice() {
-            return fmt::Display::fmt(&**single, f);
-        }
-        match &self.process {
-            Some(process) => write!(f, "namespaces of pid {} (", process.pid)?,
-            None => f.write_str("namespace set (")?,
-        }
-        for (i, ns) in self.members.iter().enumerate() {
-            let sep = if i == 0 { "" } else { ", " };
-            write!(f, "{sep}{} inode {}", ns.kind(), ns.id().ino)?;
-        }
-        f.write_str(")")
+        let pid = self.process.as_ref().map(|process| process.pid);
+        fmt_set(f, pid, self.members.iter().map(|ns| &**ns))
     }
+}
+
+/// How a target or a set is named in messages: its one member, or `namespaces of
+/// pid PID (net inode N, ...)` / `namespace set (...)`.
+pub(crate) fn fmt_set<'a>(
+    f: &mut fmt::Formatter<'_>,
+    pid: Option<u32>,
+    members: impl ExactSizeIterator<Item = &'a Namespace>,
+) -> fmt::Result {
+    let mut members = members;
+    if members.len() == 1 {
+        return fmt::Display::fmt(members.next().expect("one member"), f);
+    }
+    match pid {
+        Some(pid) => write!(f, "namespaces of pid {pid} (")?,
+        None => f.write_str("namespace set (")?,
+    }
+    for (i, ns) in members.enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
+        write!(f, "{sep}{} inode {}", ns.kind(), ns.id().ino)?;
+    }
+    f.write_str(")")
 }

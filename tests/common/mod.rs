@@ -354,7 +354,8 @@ impl Helper {
         let script = format!(
             "hostname {hostname} && mount -t tmpfs -o size=1m nsrt-helper-tmpfs /mnt && echo ready && exec sleep 600"
         );
-        let mut child = Command::new("unshare")
+        let mut command = Command::new("unshare");
+        command
             .args([
                 "--net",
                 "--uts",
@@ -364,15 +365,8 @@ impl Helper {
                 "sh",
                 "-c",
             ])
-            .arg(script)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("run unshare (util-linux)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready", "the helper did not start");
+            .arg(script);
+        let child = started(&mut command);
         Helper { child, hostname }
     }
 
@@ -414,4 +408,157 @@ pub fn in_forked_child(child: impl FnOnce() -> bool) -> i32 {
             other => panic!("the child did not exit normally (a hang ends in SIGALRM): {other:?}"),
         },
     }
+}
+
+/// Starts `command` (a program of util-linux) with its stdout piped, and waits
+/// until it prints `ready`.
+pub fn started(command: &mut Command) -> Child {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run unshare (util-linux)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "{command:?} did not start");
+    child
+}
+
+/// Runs `test` of this test binary again, alone, in a new process made by
+/// `command` (the binary itself, or `setpriv` running it), with `env` set so that
+/// the test knows where it runs; asserts that it passed, and returns what it
+/// printed.
+pub fn run_test_again(test: &str, mut command: Command, env: (&str, &str)) -> String {
+    let out = command
+        .args(["--exact", test, "--test-threads=1", "--nocapture"])
+        .env(env.0, env.1)
+        .output()
+        .expect("run the test binary");
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{test} failed, run again:\n{text}");
+    assert!(
+        text.contains("1 passed"),
+        "{test} did not run again:\n{text}"
+    );
+    text.into_owned()
+}
+
+/// A helper process in new namespaces of all eight kinds, like a container's first
+/// process: `unshare --user --map-root-user --pid --fork --mount-proc --net --uts
+/// --ipc --cgroup --time`, with a hostname and a tmpfs on `/mnt` (holding a
+/// directory `inside`) of its own. Killed when dropped.
+pub struct Container {
+    unshare: Child,
+    /// Its first process (pid 1 inside), as this process sees it.
+    pid: u32,
+    pub hostname: String,
+}
+
+/// The kinds in the order the `/proc/self/ns` links are compared.
+pub const ALL_KINDS: [&str; 8] = ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"];
+
+/// A shell command that prints the program's eight namespace links, one a line.
+pub const PRINT_NS_LINKS: &str =
+    "for k in cgroup ipc mnt net pid time user uts; do readlink /proc/self/ns/$k; done";
+
+impl Container {
+    pub fn start() -> Container {
+        let hostname = unique_name("c");
+        let script = format!(
+            "hostname {hostname} && mount -t tmpfs -o size=1m nsrt-container-tmpfs /mnt \
+             && mkdir /mnt/inside && echo ready && exec sleep 600"
+        );
+        let mut command = Command::new("unshare");
+        command
+            .args([
+                "--user",
+                "--map-root-user",
+                "--pid",
+                "--fork",
+                "--kill-child",
+                "--mount-proc",
+                "--net",
+                "--uts",
+                "--ipc",
+                "--cgroup",
+                "--time",
+                "sh",
+                "-c",
+            ])
+            .arg(script);
+        let unshare = started(&mut command);
+        let id = unshare.id();
+        let children = fs::read_to_string(format!("/proc/{id}/task/{id}/children")).unwrap();
+        let pid = children.split_whitespace().next().unwrap().parse().unwrap();
+        Container {
+            unshare,
+            pid,
+            hostname,
+        }
+    }
+
+    /// The pid of its first process (pid 1 inside).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// What `nsenter --target PID --all sh -c SCRIPT` prints.
+    pub fn nsenter(&self, script: &str) -> String {
+        let out = Command::new("nsenter")
+            .args([
+                "--target",
+                &self.pid.to_string(),
+                "--all",
+                "sh",
+                "-c",
+                script,
+            ])
+            .output()
+            .expect("run nsenter (util-linux)");
+        assert!(out.status.success(), "nsenter: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Ends it (its pid namespace with it), and waits until it is gone.
+    pub fn stop(&mut self) {
+        // SAFETY: kill has no memory preconditions; the pid is our grandchild,
+        // kept from reuse while `unshare`, its parent, has not reaped it.
+        unsafe { libc::kill(self.pid as i32, libc::SIGKILL) };
+        let _ = self.unshare.kill();
+        let _ = self.unshare.wait();
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// This process's children that exist (zombies included), from procfs.
+pub fn children() -> Vec<u32> {
+    let mut all = Vec::new();
+    for task in fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let path = task.path().join("children");
+        if let Ok(list) = fs::read_to_string(path) {
+            all.extend(
+                list.split_whitespace()
+                    .filter_map(|pid| pid.parse::<u32>().ok()),
+            );
+        }
+    }
+    all
+}
+
+/// Waits (up to 2 s) until no thread named `name` is left; false if one stays.
+pub fn threads_named_gone(name: &str) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while tasks().iter().any(|t| t.name == name) {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    true
 }
