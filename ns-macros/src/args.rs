@@ -155,7 +155,7 @@ fn collect(list: Punctuated<Arg, Token![,]>, attr: Attr, errors: &mut Errors) ->
                 let key = name.to_string();
                 let member = MEMBER_KINDS.iter().any(|(kind, _)| *kind == key);
                 let error = if UNJOINABLE.contains(&key.as_str()) {
-                    format!("a namespace thread cannot join a {key} namespace (a thread of a multi-threaded process cannot); run that work in a child process instead, e.g. with `nsenter --{key} --target PID`")
+                    format!("a namespace thread cannot join a {key} namespace (a thread of a multi-threaded process cannot); start a child process in it instead: `set.spawn(&mut command)` on an `NsSet` holding it (ns-runtime enters user, pid and time namespaces for processes)")
                 } else if !member {
                     format!("unknown argument `{name}`; {valid}")
                 } else if namespace.is_some() {

@@ -39,6 +39,9 @@ pub(crate) enum CallKind {
         name: String,
         args: usize,
         closure_args: bool,
+        /// Every argument is `&mut EXPR`: a `Command` handed to ns-runtime's
+        /// process spawns (`ns.spawn(&mut cmd)`), never work for a thread.
+        mut_ref_args: bool,
         root: Vec<String>,
     },
     /// A path that is not called, such as `libc::SYS_setns` or a function pointer.
@@ -99,6 +102,13 @@ fn all_closures(args: &Punctuated<Expr, Token![,]>) -> bool {
     !args.is_empty() && args.iter().all(|a| matches!(a, Expr::Closure(_)))
 }
 
+fn all_mut_refs(args: &Punctuated<Expr, Token![,]>) -> bool {
+    !args.is_empty()
+        && args
+            .iter()
+            .all(|a| matches!(a, Expr::Reference(r) if r.mutability.is_some()))
+}
+
 /// The path at the start of a receiver chain: `a::b()` in `a::b().c().d`, `x` in `x.y()`.
 fn receiver_root(mut expr: &Expr) -> Vec<String> {
     loop {
@@ -144,6 +154,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                 name: method.to_string(),
                 args: call.args.len(),
                 closure_args: all_closures(&call.args),
+                mut_ref_args: all_mut_refs(&call.args),
                 root: receiver_root(&call.receiver),
             },
             tokens: quote!(#method #turbofish),

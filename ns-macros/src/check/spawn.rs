@@ -72,12 +72,20 @@ fn free(path: &[String], closure_args: bool) -> Option<Escape> {
     })
 }
 
-fn method(name: &str, args: usize, closure_args: bool, root: &[String]) -> Option<Escape> {
+fn method(
+    name: &str,
+    args: usize,
+    closure_args: bool,
+    mut_ref_args: bool,
+    root: &[String],
+) -> Option<Escape> {
     let pool_method = name.starts_with("par_") || name.starts_with("into_par_");
     let spawns = match name {
-        // `.spawn()` without arguments is `Command::spawn`: a child process, allowed.
-        "spawn" => args > 0,
-        _ if name.starts_with("spawn_") => true,
+        // `.spawn()` without arguments is `Command::spawn`, and `.spawn(&mut cmd)` /
+        // `.spawn_tokio(&mut cmd)` are ns-runtime's process spawns: child
+        // processes, allowed.
+        "spawn" => args > 0 && !mut_ref_args,
+        _ if name.starts_with("spawn_") => !mut_ref_args,
         _ if pool_method => true,
         _ => AMBIGUOUS_FNS.contains(&name) && closure_args,
     };
@@ -112,8 +120,9 @@ pub(super) fn judge(call: &Call, in_async: bool) -> Option<syn::Error> {
             name,
             args,
             closure_args,
+            mut_ref_args,
             root,
-        } => method(name, *args, *closure_args, root)?,
+        } => method(name, *args, *closure_args, *mut_ref_args, root)?,
         CallKind::Path { .. } => return None,
     };
     let what = call.display();

@@ -5,12 +5,24 @@
 use std::io;
 use std::process::Command;
 
-use ns_runtime::{allow_spawn, in_netns, NetNs};
+use ns_runtime::{allow_spawn, in_netns, Namespaces, NetNs};
 
 #[in_netns(ns)]
 fn child_process(ns: &NetNs) -> io::Result<std::process::ExitStatus> {
     // A child process starts in the namespace of the thread that spawns it.
     Command::new("true").spawn()?.wait()
+}
+
+#[in_netns(ns)]
+fn process_in_other_namespaces(
+    ns: &NetNs,
+    other: &ns_runtime::NsSet,
+) -> io::Result<std::process::ExitStatus> {
+    // ns-runtime's own process spawns take the command by `&mut`.
+    let mut command = Command::new("true");
+    let mut child = other.spawn(&mut command)?;
+    let _ = ns.spawn(&mut command)?.wait()?;
+    child.wait()
 }
 
 #[in_netns(ns)]
@@ -31,6 +43,7 @@ fn nested_items_are_not_the_body(ns: &NetNs) -> io::Result<String> {
 
 pub(crate) fn main() {
     let _ = child_process;
+    let _ = process_in_other_namespaces;
     let _ = deliberate_thread;
     let _ = nested_items_are_not_the_body;
 }
