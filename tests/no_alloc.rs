@@ -47,10 +47,14 @@ fn steady_state_calls_do_not_allocate() {
     require_root!();
     let ns = NetNs::create().unwrap();
     let input = [1_u64, 2, 3];
-    // Warm up: start the namespace thread, grow the queue, touch thread-locals.
-    for _ in 0..1000 {
+    // Warm up: start the namespace thread, grow the queue, touch thread-locals,
+    // and let the thread go to sleep and be woken (a pause after some calls).
+    for round in 0..1000 {
         ns.run(|| black_box(input.iter().sum::<u64>())).unwrap();
         add_inside(&ns, 1, 2).unwrap();
+        if round % 250 == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
     }
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     for i in 0..10_000 {

@@ -103,7 +103,12 @@ impl Pool {
                 completed: AtomicUsize::new(0),
             },
             leaving: AtomicBool::new(false),
-            state: Mutex::new(State::default()),
+            // Room for a few sleepers from the start: going to sleep never
+            // allocates in the steady state.
+            state: Mutex::new(State {
+                sleepers: VecDeque::with_capacity(4),
+                ..State::default()
+            }),
             target: Arc::downgrade(target),
             key: target.key(),
             name: target.to_string(),

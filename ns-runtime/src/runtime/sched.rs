@@ -87,7 +87,13 @@ pub(crate) enum Instead {
 impl Sched {
     pub(crate) fn new() -> Sched {
         Sched {
-            state: Mutex::new(State::default()),
+            // Room from the start: sleeping and asking for threads never allocate
+            // in the steady state.
+            state: Mutex::new(State {
+                demand: VecDeque::with_capacity(8),
+                sleepers: VecDeque::with_capacity(8),
+                ..State::default()
+            }),
             awake: AtomicIsize::new(0),
             demands: AtomicUsize::new(0),
         }
