@@ -181,7 +181,7 @@ impl Pool {
             .compare_exchange(WAITING, address, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok();
         if handed {
-            if !job.latch.spin(spin) {
+            if !job.latch.spin_for_answer(spin) {
                 job.latch.wait();
             }
             return job.into_result();
@@ -194,7 +194,7 @@ impl Pool {
         // serve them; after waking a sleeping thread (or asking for one), the
         // answer takes a wake-up anyway: park at once.
         let own_spin = if woke { Duration::ZERO } else { spin };
-        if !job.latch.spin(own_spin) {
+        if !job.latch.spin_for_answer(own_spin) {
             // Still waiting. Another thread may come only if the job is not even
             // taken and no job at all finished for a while: then every thread here
             // is stuck in something slow. (A thread that is merely descheduled on
