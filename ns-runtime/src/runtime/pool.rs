@@ -256,8 +256,11 @@ impl Pool {
         }
         let config = &self.runtime.config;
         let threads = state.present + state.incoming;
-        let wanted =
-            threads == 0 || (crowded && short && threads < config.max_threads.min(config.cpus));
+        // Callers queueing behind each other: another thread adds throughput, as
+        // long as the threads and their callers each have CPUs (half the CPUs
+        // serve one target at most this way; on two CPUs, one thread).
+        let for_throughput = config.max_threads.min(config.cpus / 2).max(1);
+        let wanted = threads == 0 || (crowded && short && threads < for_throughput);
         if wanted {
             state.incoming += 1;
             return Then::Demand;
