@@ -40,29 +40,23 @@ fn a_call_in_a_forked_child_gets_fresh_threads() {
     assert_eq!(ns.run(thread_net_inode).unwrap(), ns.inode());
 }
 
-fn an_async_call_in_a_forked_child_gets_a_fresh_thread() {
-    require_root!();
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let ns = NetNs::create().unwrap();
+/// The inode a fresh thread of `ns` reports, awaited from a new tokio runtime.
+fn inode_from_an_async_call(ns: &NetNs) -> u64 {
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let inode = tokio
+    tokio
         .block_on(ns.run_async(|| async { thread_net_inode() }))
-        .unwrap();
-    assert_eq!(inode, ns.inode());
-    drop(tokio);
-    let code = in_forked_child(|| {
-        let tokio = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let inode = tokio
-            .block_on(ns.run_async(|| async { thread_net_inode() }))
-            .unwrap();
-        inode == ns.inode()
-    });
+        .unwrap()
+}
+
+fn an_async_call_in_a_forked_child_gets_a_fresh_thread() {
+    require_root!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let ns = NetNs::create().unwrap();
+    assert_eq!(inode_from_an_async_call(&ns), ns.inode());
+    let code = in_forked_child(|| inode_from_an_async_call(&ns) == ns.inode());
     assert_eq!(code, 0, "the child's async call failed");
 }
 
