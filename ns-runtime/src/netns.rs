@@ -28,8 +28,9 @@ use crate::sys::{self, NsFile};
 /// handle exists, the namespace exists.
 ///
 /// Code runs inside the namespace with [`NetNs::run`] (or the [`in_netns`]
-/// attribute): on a *namespace thread* that entered the namespace once, at birth. The
-/// calling thread never changes namespace.
+/// attribute): on one of the runtime's threads, which is in the namespace for the
+/// whole body. The calling thread never changes namespace. When the last handle
+/// to a namespace is dropped, the runtime's threads leave it.
 ///
 /// ```no_run
 /// use ns_runtime::NetNs;
@@ -302,7 +303,7 @@ impl NetNs {
             .map_err(|e| Error::syscall("ioctl(SIOCSIFFLAGS) on lo", self.namespace(), e))
     }
 
-    /// Runs `f` on a namespace thread of this namespace and returns its result; the
+    /// Runs `f` on a runtime thread inside this namespace and returns its result; the
     /// calling thread blocks until `f` is done and never changes namespace itself.
     ///
     /// `f` may borrow from the caller's stack (there is no `'static` bound). A panic
