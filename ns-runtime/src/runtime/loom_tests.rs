@@ -171,3 +171,22 @@ fn loom_the_last_handle_released_while_a_caller_of_another_target_calls() {
         drop(rt);
     });
 }
+
+#[test]
+fn loom_a_queued_call_between_two_handed_calls_keeps_the_slot_open() {
+    // A caller that finds the slot taken queues; the thread runs the queued job
+    // between two jobs from the slot, and must keep the slot re-armed for the next.
+    model_bounded("loom_queued_between_handed", 2, || {
+        let rt = runtime(1, LONG);
+        let net = anchor(NsKind::Net);
+        assert_eq!(rt.call(&net, || 0).unwrap(), 0);
+        let other = {
+            let (rt, net) = (rt.clone(), Arc::clone(&net));
+            thread::spawn(move || rt.call(&net, || 2).unwrap())
+        };
+        assert_eq!(rt.call(&net, || 1).unwrap(), 1);
+        assert_eq!(rt.call(&net, || 3).unwrap(), 3);
+        assert_eq!(other.join().unwrap(), 2);
+        drop(rt);
+    });
+}
