@@ -413,7 +413,7 @@ pub struct GlobalAlreadySet;
 
 impl Builder {
     /// At most this many threads serve one target at once (default 8, at least 1).
-    /// Another comes when callers queue behind each other (up to one per CPU), or
+    /// Another comes when callers queue behind each other (up to one per two CPUs), or
     /// when a call has not been taken up and no call has finished for about a
     /// millisecond (bodies that block). Calls made from runtime threads may exceed
     /// it, so that A → B → A cannot deadlock.
