@@ -160,15 +160,18 @@ pub(crate) fn unshare(flags: i32) -> io::Result<()> {
     }
 }
 
-/// Whether the calling thread shares the main thread's fd table (`files`) or fs
-/// struct (cwd, root, umask), by `kcmp(2)`; `None` if the kernel or a seccomp
-/// profile does not let us ask.
-pub(crate) fn shares_with_main_thread(files: bool) -> Option<bool> {
+/// Whether thread `tid` of process `pid` (the caller's own ids, passed in
+/// because asking for them costs two system calls) shares the main thread's fd
+/// table (`files`) or fs struct (cwd, root, umask), by `kcmp(2)`; `None` if the
+/// kernel or a seccomp profile does not let us ask.
+pub(crate) fn shares_with_main_thread(
+    tid: libc::pid_t,
+    pid: libc::pid_t,
+    files: bool,
+) -> Option<bool> {
     const KCMP_FILES: libc::c_int = 2;
     const KCMP_FS: libc::c_int = 3;
     let what = if files { KCMP_FILES } else { KCMP_FS };
-    let tid = nix::unistd::gettid().as_raw();
-    let pid = nix::unistd::getpid().as_raw();
     // SAFETY: kcmp compares kernel objects of two tasks by integer arguments; no
     // memory is passed.
     let rc = unsafe { libc::syscall(libc::SYS_kcmp, tid, pid, what, 0, 0) };

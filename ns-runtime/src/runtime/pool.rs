@@ -81,6 +81,17 @@ struct State {
     sleepers: VecDeque<Sleeper>,
 }
 
+/// When a queued job's answer can come, as its caller sees it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// An awake worker here takes it.
+    Soon,
+    /// A sleeping worker was woken for it, or a thread asked for.
+    AfterWakeUp,
+    /// After the jobs queued before it.
+    Behind,
+}
+
 /// What a caller does after queueing, outside the lock.
 enum Then {
     Nothing,
@@ -189,11 +200,21 @@ impl Pool {
         let mut completed = self.hot.completed.load(Ordering::Relaxed);
         // SAFETY: a bitwise copy of the JobRef (it has no destructor); the queue's
         // copy is completed exactly once, like the slot's would have been.
-        let woke = self.submit(unsafe { std::ptr::read(&job_ref) });
+        let answer = self.submit(unsafe { std::ptr::read(&job_ref) });
         // Behind other jobs, spinning would only take CPU from the threads that
         // serve them; after waking a sleeping thread (or asking for one), the
-        // answer takes a wake-up anyway: park at once.
-        let own_spin = if woke { Duration::ZERO } else { spin };
+        // answer takes a wake-up anyway: park at once. But first give up the CPU
+        // once: the woken thread often lands on this one, and then answers before
+        // we sleep, which spares us a sleep and a wake-up (about half the time of
+        // a sparse call on the virtual machines measured).
+        if answer == Answer::AfterWakeUp {
+            sync::thread::yield_now();
+        }
+        let own_spin = if answer == Answer::Soon {
+            spin
+        } else {
+            Duration::ZERO
+        };
         if !job.latch.spin_for_answer(own_spin) {
             // Still waiting. Another thread may come only if the job is not even
             // taken and no job at all finished for a while: then every thread here
@@ -227,19 +248,22 @@ impl Pool {
     }
 
     /// Queues `job` and makes sure a worker will take it: one awake here, a
-    /// sleeper woken, or a thread got from the runtime. Returns whether the
-    /// answer will take a while: jobs were queued before it, or no awake worker
-    /// was here to take it.
-    fn submit(&self, job: JobRef) -> bool {
+    /// sleeper woken, or a thread got from the runtime. Says when the answer
+    /// can come.
+    fn submit(&self, job: JobRef) -> Answer {
         let mut state = self.lock();
         let ahead = state.queue.len();
         state.queue.push_back(job);
         self.hot.queued.store(state.queue.len(), Ordering::Release);
         let then = self.see_to_queue(&mut state, ahead > 0);
         drop(state);
-        let slow = ahead > 0 || !matches!(then, Then::Nothing);
+        let answer = match (ahead, &then) {
+            (0, Then::Nothing) => Answer::Soon,
+            (0, _) => Answer::AfterWakeUp,
+            _ => Answer::Behind,
+        };
         self.then(then);
-        slow
+        answer
     }
 
     /// Decides who takes the queued jobs. `crowded`: callers are queueing behind
@@ -428,8 +452,8 @@ impl Pool {
     /// Serves calls until this worker should go elsewhere; see [`Next`].
     ///
     /// The worker takes queued jobs first; with none, it waits on the slot,
-    /// spinning (how long adapts to how often calls come: 1.5 times the interval
-    /// between its last two jobs, between `spin` and `max_idle_spin`), then sleeps
+    /// spinning (how long adapts to how often calls come: see
+    /// [`idle_spin_after`]), then sleeps
     /// until a caller or the runtime wakes it or the keep-alive runs out. Before it
     /// sleeps it checks that it is still in the target; one that is not (a body
     /// moved it) is retired.
@@ -457,15 +481,18 @@ impl Pool {
                 // A job from the queue leaves the slot as it was (maybe still
                 // armed for this worker, or holding a caller's job by now).
                 armed = if from_slot { rearmed } else { armed };
+                idle_since = Instant::now();
+                if let Some(previous) = last_job.replace(idle_since) {
+                    idle_spin = idle_spin_after(idle_since - previous, config.spin, longest_spin);
+                }
+                if idle_spin.is_zero() {
+                    // Calls are sparse: the caller just woken (or preempted by
+                    // us) often waits for this CPU; everything else can wait.
+                    sync::thread::yield_now();
+                }
                 if !worker.still_in(self, false) {
                     self.disarm(&mut armed);
                     break Next::Retire;
-                }
-                idle_since = Instant::now();
-                if let Some(previous) = last_job.replace(idle_since) {
-                    idle_spin = (idle_since - previous)
-                        .mul_f32(1.5)
-                        .clamp(config.spin, longest_spin);
                 }
                 continue;
             }
@@ -606,6 +633,30 @@ impl Pool {
         self.lock().sleepers.retain(|s| !s.is(sleeper));
     }
 }
+
+/// How long a worker spins for the next call after one that came `interval`
+/// after the call before: 1.5 times the interval, within `spin ..= longest`;
+/// not at all when calls are sparse (more than four times `longest` apart, and
+/// at least [`SPARSE_AFTER`]).
+///
+/// Why not at all: a spin that cannot catch the next call only burns CPU, and
+/// worse, it makes the next call slower. A thread that spun after answering
+/// still holds its CPU when its caller wakes, so the caller is woken on another
+/// (idle, so halted: on a virtual machine that costs about 10 µs); and having
+/// used more than its share of CPU, it will not preempt its next caller when
+/// woken, which costs the caller a sleep and a wake-up of its own. A thread that
+/// sleeps at once answers a sparse call in about the time of the floor of a
+/// wake-up (`BENCHMARKS.md`, sparse calls). Calls that come back to back again
+/// after a pause find the thread asleep once or twice, then spinning.
+pub(crate) fn idle_spin_after(interval: Duration, spin: Duration, longest: Duration) -> Duration {
+    if interval > (longest * 4).max(SPARSE_AFTER) {
+        return Duration::ZERO;
+    }
+    interval.mul_f32(1.5).clamp(spin, longest)
+}
+
+/// See [`idle_spin_after`].
+const SPARSE_AFTER: Duration = Duration::from_micros(50);
 
 /// Why a worker stopped serving a pool.
 pub(crate) enum Next {

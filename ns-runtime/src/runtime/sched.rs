@@ -9,30 +9,35 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::pool::Pool;
-use super::sync::{self, AtomicIsize, AtomicUsize, Condvar, Mutex};
+use super::sync::{self, AtomicBool, AtomicIsize, AtomicUsize, Mutex, Parker};
 
-/// A runtime thread asleep, as pools and the runtime know it.
+/// A runtime thread asleep, as pools and the runtime know it: a flag and the
+/// thread's park token.
 ///
-/// A flag under a mutex and a condition variable rather than `Thread::unpark`: a
-/// wake-up may come while the sleeper is still on its way to sleep (taking a
-/// lock), which a stray unpark must not disturb (and which loom's `unpark`
-/// cannot model).
+/// The flag, not the token, says whether it was woken: a token may also come
+/// from elsewhere (a latch set late for a call the thread made from a body), and
+/// a wake-up may come while the sleeper is still on its way to sleep; either way
+/// the flag decides. A condition variable would cost the woken thread a lock
+/// round trip and, on the virtual machines measured, about 10 µs more per
+/// wake-up than a park token.
 #[derive(Clone)]
 pub(crate) struct Sleeper(Arc<SleeperInner>);
 
 struct SleeperInner {
-    woken: Mutex<bool>,
-    wakeup: Condvar,
+    woken: AtomicBool,
+    /// The sleeping thread (the one that made the sleeper).
+    parker: Parker,
 }
 
 impl Sleeper {
+    /// A sleeper for the calling thread.
     pub(crate) fn new() -> Sleeper {
         Sleeper(Arc::new(SleeperInner {
-            woken: Mutex::new(false),
-            wakeup: Condvar::new(),
+            woken: AtomicBool::new(false),
+            parker: Parker::current(),
         }))
     }
 
@@ -41,18 +46,22 @@ impl Sleeper {
     }
 
     pub(crate) fn wake(&self) {
-        *sync::lock(&self.0.woken) = true;
-        self.0.wakeup.notify_one();
+        self.0.woken.store(true, Ordering::Release);
+        self.0.parker.unpark();
     }
 
     /// Sleeps until woken (also by a wake-up that came before) or `timeout`
-    /// (loom has no time: until woken, unless the timeout is zero).
+    /// (loom has no time: until woken, unless the timeout is zero). Called by the
+    /// thread that made the sleeper.
     pub(crate) fn park(&self, timeout: Duration) {
-        let mut woken = sync::lock(&self.0.woken);
-        if !*woken {
-            woken = sync::wait_timeout(&self.0.wakeup, woken, timeout);
+        let deadline = Instant::now() + timeout;
+        while !self.0.woken.swap(false, Ordering::Acquire) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || (cfg!(loom) && timeout.is_zero()) {
+                return;
+            }
+            self.0.parker.park_timeout(left);
         }
-        *woken = false;
     }
 }
 

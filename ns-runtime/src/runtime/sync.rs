@@ -11,7 +11,7 @@ pub(crate) use loom::{
 #[cfg(not(loom))]
 pub(crate) use std::{
     sync::atomic::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize},
-    sync::{Condvar, Mutex, MutexGuard},
+    sync::{Mutex, MutexGuard},
     thread::{self, Thread},
 };
 
@@ -19,29 +19,6 @@ pub(crate) use std::{
 use std::io;
 use std::sync::{LockResult, PoisonError};
 use std::time::Duration;
-
-/// Waits on `condvar` for at most `timeout`.
-///
-/// loom does not model time: there, a zero timeout returns at once and any other
-/// waits for a notification.
-pub(crate) fn wait_timeout<'a, T>(
-    condvar: &Condvar,
-    guard: MutexGuard<'a, T>,
-    timeout: Duration,
-) -> MutexGuard<'a, T> {
-    #[cfg(loom)]
-    {
-        if timeout.is_zero() {
-            return guard;
-        }
-        ignore_poison(condvar.wait(guard))
-    }
-    #[cfg(not(loom))]
-    condvar
-        .wait_timeout(guard, timeout)
-        .unwrap_or_else(PoisonError::into_inner)
-        .0
-}
 
 /// How a caller waiting on a latch sleeps and is woken: its thread's park token.
 /// The setter may unpark it after it stopped waiting (it saw the latch set and

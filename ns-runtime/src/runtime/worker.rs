@@ -24,6 +24,9 @@ pub(crate) struct Worker {
     place: Place,
     sleeper: Sleeper,
     calls_since_check: u32,
+    /// This thread's id and its process's, for `kcmp` (a thread of a runtime
+    /// never outlives a fork: only the forking thread goes on in the child).
+    ids: (libc::pid_t, libc::pid_t),
     /// What a body did to it, if anything.
     damage: Option<Damage>,
 }
@@ -35,6 +38,10 @@ impl Worker {
             place: Place::of_current_thread(),
             sleeper: Sleeper::new(),
             calls_since_check: 0,
+            ids: (
+                nix::unistd::gettid().as_raw(),
+                nix::unistd::getpid().as_raw(),
+            ),
             damage: None,
         }
     }
@@ -64,10 +71,12 @@ impl Worker {
             return Some(Damage::Moved(kind, home, found));
         }
         // (`None`: kcmp is not allowed here; nothing to tell, keep serving.)
-        if sys::shares_with_main_thread(true) == Some(false) {
+        if sys::shares_with_main_thread(self.ids.0, self.ids.1, true) == Some(false) {
             return Some(Damage::FdTable);
         }
-        if !self.place.has_private_fs() && sys::shares_with_main_thread(false) == Some(false) {
+        if !self.place.has_private_fs()
+            && sys::shares_with_main_thread(self.ids.0, self.ids.1, false) == Some(false)
+        {
             return Some(Damage::FsStruct);
         }
         None
