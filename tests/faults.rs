@@ -151,7 +151,7 @@ fn reuse_of_a_freed_namespace(rt: &Runtime) -> Option<NetNs> {
     // The kernel hands out the lowest free inode number. A new namespace below the
     // old number fills a gap: hold it. One above it means the old namespace is not
     // freed yet (the kernel frees network namespaces in batches), or someone else
-    // took its number: let it go and try again, for a while.
+    // took its number: hold it as well, and try again, for a while.
     let mut held = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline && held.len() < 1000 {
@@ -161,7 +161,12 @@ fn reuse_of_a_freed_namespace(rt: &Runtime) -> Option<NetNs> {
         match new.inode().cmp(&inode) {
             std::cmp::Ordering::Equal => return Some(new),
             std::cmp::Ordering::Less => held.push(new),
-            std::cmp::Ordering::Greater => thread::sleep(Duration::from_millis(20)),
+            std::cmp::Ordering::Greater => {
+                // Held too: dropped, it would only add to the kernel's queue of
+                // namespaces to free, which the old one waits in.
+                held.push(new);
+                thread::sleep(Duration::from_millis(20));
+            }
         }
     }
     None

@@ -16,6 +16,7 @@ mod job;
 mod latch;
 #[cfg(all(test, loom))]
 mod loom_tests;
+mod pace;
 mod place;
 mod pool;
 mod sched;
@@ -358,12 +359,12 @@ impl Shared {
             latch::spin_until(self.config.spin, || {
                 self.sched.has_demand() || self.is_closed()
             });
-            self.sched.awake(-1);
             let remaining = self.config.keep_alive.saturating_sub(since.elapsed());
             if self.is_closed() || remaining.is_zero() {
+                self.sched.stop_awake();
                 return None;
             }
-            match self.sched.sleep_unless_demand(sleeper) {
+            match self.sched.sleep_unless_demand(sleeper, &mut true) {
                 sched::Instead::Serve(pool) => return Some(pool),
                 sched::Instead::Exit => return None,
                 sched::Instead::Sleep => {}

@@ -10,12 +10,13 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::job::{JobRef, StackJob};
 use super::latch::spin_until;
 use super::sched::{Instead, Sleeper};
 use super::sync::{self, AtomicBool, AtomicUsize, Mutex, MutexGuard};
+use super::worker::{Look, Worker};
 use super::{place, Shared};
 use crate::error::{Error, Result};
 use crate::target::{Target, TargetKey};
@@ -32,6 +33,10 @@ const GROWTH_PATIENCE: Duration = Duration::from_millis(1);
 
 /// Rounds of patience after which a thread asked for and not come is started anew.
 const HURRY_AFTER: u32 = 10;
+
+/// How much longer than `spin` a caller spins for a worker that moves to its
+/// target (see [`Answer::Moving`]).
+const MOVING_SPIN_FACTOR: u32 = 4;
 
 /// The fields the hot path touches, on a cache line of their own.
 #[repr(align(128))]
@@ -86,7 +91,13 @@ struct State {
 enum Answer {
     /// An awake worker here takes it.
     Soon,
-    /// A sleeping worker was woken for it, or a thread asked for.
+    /// An awake worker moves here for it, a `setns` away. The caller spins a
+    /// little longer than for a hand-off, which keeps its CPU from going idle:
+    /// on a virtual machine, waking an idle CPU costs more than the move, and a
+    /// caller visiting targets one after another that slept for each would
+    /// find the worker asleep at its next call too.
+    Moving,
+    /// A sleeping worker was woken for it, or a thread started.
     AfterWakeUp,
     /// After the jobs queued before it.
     Behind,
@@ -210,10 +221,10 @@ impl Pool {
         if answer == Answer::AfterWakeUp {
             sync::thread::yield_now();
         }
-        let own_spin = if answer == Answer::Soon {
-            spin
-        } else {
-            Duration::ZERO
+        let own_spin = match answer {
+            Answer::Soon => spin,
+            Answer::Moving => spin * MOVING_SPIN_FACTOR,
+            Answer::AfterWakeUp | Answer::Behind => Duration::ZERO,
         };
         if !job.latch.spin_for_answer(own_spin) {
             // Still waiting. Another thread may come only if the job is not even
@@ -257,13 +268,14 @@ impl Pool {
         self.hot.queued.store(state.queue.len(), Ordering::Release);
         let then = self.see_to_queue(&mut state, ahead > 0);
         drop(state);
-        let answer = match (ahead, &then) {
-            (0, Then::Nothing) => Answer::Soon,
-            (0, _) => Answer::AfterWakeUp,
+        let demanded = matches!(then, Then::Demand);
+        let prompt = self.then(then);
+        match (ahead, prompt) {
+            (0, true) if demanded => Answer::Moving,
+            (0, true) => Answer::Soon,
+            (0, false) => Answer::AfterWakeUp,
             _ => Answer::Behind,
-        };
-        self.then(then);
-        answer
+        }
     }
 
     /// Decides who takes the queued jobs. `crowded`: callers are queueing behind
@@ -292,32 +304,41 @@ impl Pool {
         Then::Nothing
     }
 
-    fn then(&self, then: Then) {
+    /// Does what `see_to_queue` decided. Returns whether an awake thread takes
+    /// the queue without being woken or started (here already, or coming for a
+    /// demand).
+    fn then(&self, then: Then) -> bool {
         match then {
-            Then::Nothing => {}
-            Then::Wake(sleeper) => sleeper.wake(),
+            Then::Nothing => true,
+            Then::Wake(sleeper) => {
+                sleeper.wake();
+                false
+            }
             Then::Demand => self.demand(),
             Then::Hurry => {
                 if let Some(me) = self.arc() {
                     self.runtime.sched.hurry(&me);
                 }
+                false
             }
         }
     }
 
     /// Gets a thread here (counted as incoming already): one of this pool's own
-    /// for a dedicated pool, else whatever the runtime has.
-    fn demand(&self) {
+    /// for a dedicated pool, else whatever the runtime has. Returns whether an
+    /// awake thread will come, rather than one woken or started.
+    fn demand(&self) -> bool {
         let Some(me) = self.arc() else {
-            return; // being dropped: nobody can be waiting
+            return false; // being dropped: nobody can be waiting
         };
         crate::stats::event!(ns = %self.name, "target asks for a thread");
         if self.dedicated {
             if let Err(err) = super::worker::spawn(me) {
                 self.arrival_failed(&err);
             }
+            false
         } else {
-            self.runtime.sched.demand(me);
+            self.runtime.sched.demand(me)
         }
     }
 
@@ -427,7 +448,10 @@ impl Pool {
     /// queue, and tells its owner. A worker that took it from the slot re-arms
     /// the slot before the owner hears back, so that the owner's next call finds
     /// it open; returns whether it did.
-    fn run_job(&self, job: JobRef, from_slot: bool) -> bool {
+    ///
+    /// `counted`: whether the worker is counted as awake for the runtime's
+    /// demands; it is from the end of the body on.
+    fn run_job(&self, job: JobRef, from_slot: bool, counted: &mut bool) -> bool {
         self.hot.busy.fetch_add(1, Ordering::Relaxed);
         // SAFETY: a job in the slot or the queue is alive until released (its owner
         // waits on the latch), and was taken from there exactly once.
@@ -438,6 +462,13 @@ impl Pool {
         // Idle again before the owner can return and call again, so that it never
         // takes this worker for a busy one and asks for another.
         self.hot.busy.fetch_sub(1, Ordering::Relaxed);
+        // And awake for the runtime, before the owner can call into another
+        // target: a caller visiting targets one after another then finds this
+        // thread to move there, rather than a thread started for each call.
+        if !self.dedicated && !*counted {
+            self.runtime.sched.awake(1);
+            *counted = true;
+        }
         self.hot.completed.fetch_add(1, Ordering::Relaxed);
         let rearm = from_slot && !self.is_leaving();
         if from_slot {
@@ -452,18 +483,14 @@ impl Pool {
     /// Serves calls until this worker should go elsewhere; see [`Next`].
     ///
     /// The worker takes queued jobs first; with none, it waits on the slot,
-    /// spinning (how long adapts to how often calls come: see
-    /// [`idle_spin_after`]), then sleeps
+    /// spinning (how long adapts to how often calls come: see `pace.rs`), then
+    /// sleeps
     /// until a caller or the runtime wakes it or the keep-alive runs out. Before it
     /// sleeps it checks that it is still in the target; one that is not (a body
     /// moved it) is retired.
-    pub(crate) fn serve(&self, worker: &mut super::worker::Worker) -> Next {
+    pub(crate) fn serve(&self, worker: &mut Worker) -> Next {
         let config = &self.runtime.config;
         let sched = &self.runtime.sched;
-        let longest_spin = config.max_idle_spin.max(config.spin);
-        let mut idle_spin = config.spin;
-        let mut last_job: Option<Instant> = None;
-        let mut idle_since = Instant::now();
         // Counted among the runtime's awake idle workers (which take demand from
         // other pools). Stays counted from one job to the next, so that
         // back-to-back calls touch no shared counter.
@@ -474,23 +501,19 @@ impl Pool {
         let next = loop {
             let job = match self.pop() {
                 Some(job) => Some((job, false)),
-                None => self.wait_on_slot(idle_spin, &mut counted, &mut armed),
+                None => self.wait_on_slot(worker.pace.window(), &mut counted, &mut armed),
             };
             if let Some((job, from_slot)) = job {
-                let rearmed = self.run_job(job, from_slot);
+                let rearmed = self.run_job(job, from_slot, &mut counted);
                 // A job from the queue leaves the slot as it was (maybe still
                 // armed for this worker, or holding a caller's job by now).
                 armed = if from_slot { rearmed } else { armed };
-                idle_since = Instant::now();
-                if let Some(previous) = last_job.replace(idle_since) {
-                    idle_spin = idle_spin_after(idle_since - previous, config.spin, longest_spin);
-                }
-                if idle_spin.is_zero() {
+                if worker.pace.job_done() {
                     // Calls are sparse: the caller just woken (or preempted by
                     // us) often waits for this CPU; everything else can wait.
                     sync::thread::yield_now();
                 }
-                if !worker.still_in(self, false) {
+                if !worker.still_in(self, Look::AfterCall) {
                     self.disarm(&mut armed);
                     break Next::Retire;
                 }
@@ -499,26 +522,25 @@ impl Pool {
             if self.hot.queued.load(Ordering::Acquire) > 0 {
                 continue;
             }
-            if counted {
-                sched.awake(-1);
-                counted = false;
-            }
+            // Still counted as awake (if it was): a demand coming now is taken
+            // before sleeping, rather than met with a thread started for it.
             if self.is_leaving() {
                 break Next::Leave;
             }
-            if !worker.still_in(self, true) {
+            if !worker.still_in(self, Look::BeforeMoving) {
                 break Next::Retire;
             }
-            let remaining = config.keep_alive.saturating_sub(idle_since.elapsed());
+            let remaining = config.keep_alive.saturating_sub(worker.pace.idle_for());
             if remaining.is_zero() {
                 break Next::Exit;
             }
-            if let Some(next) = self.sleep(worker, remaining) {
+            if let Some(next) = self.sleep(worker, remaining, &mut counted) {
                 break next;
             }
+            worker.pace.woken();
         };
         if counted {
-            sched.awake(-1);
+            sched.stop_awake();
         }
         next
     }
@@ -593,7 +615,20 @@ impl Pool {
 
     /// Sleeps until woken or `timeout`, unless a job, a release or (for a worker
     /// that may move) a demand comes first. `None`: look again.
-    fn sleep(&self, worker: &super::worker::Worker, timeout: Duration) -> Option<Next> {
+    /// `counted`: the worker is counted as awake; it is not any more once it
+    /// looked at the runtime's demands.
+    fn sleep(&self, worker: &mut Worker, timeout: Duration, counted: &mut bool) -> Option<Next> {
+        let sched = &self.runtime.sched;
+        if !self.dedicated {
+            if let Some(pool) = sched.take_demand(counted) {
+                return Some(Next::Serve(pool));
+            }
+        }
+        // Not moving: look at all of it before sleeping (and before anyone can
+        // count on this thread as a sleeper to wake).
+        if !worker.still_in(self, Look::BeforeSleeping) {
+            return Some(Next::Retire);
+        }
         let sleeper = worker.sleeper();
         {
             let mut state = self.lock();
@@ -605,11 +640,10 @@ impl Pool {
             }
             state.sleepers.push_back(sleeper.clone());
         }
-        let sched = &self.runtime.sched;
         if !self.dedicated {
             // Under the runtime's lock: a demand that came while this worker was
             // counted as awake is taken now, instead of sleeping on it.
-            match sched.sleep_unless_demand(&sleeper) {
+            match sched.sleep_unless_demand(&sleeper, counted) {
                 Instead::Serve(pool) => {
                     self.forget_sleeper(&sleeper);
                     return Some(Next::Serve(pool));
@@ -633,30 +667,6 @@ impl Pool {
         self.lock().sleepers.retain(|s| !s.is(sleeper));
     }
 }
-
-/// How long a worker spins for the next call after one that came `interval`
-/// after the call before: 1.5 times the interval, within `spin ..= longest`;
-/// not at all when calls are sparse (more than four times `longest` apart, and
-/// at least [`SPARSE_AFTER`]).
-///
-/// Why not at all: a spin that cannot catch the next call only burns CPU, and
-/// worse, it makes the next call slower. A thread that spun after answering
-/// still holds its CPU when its caller wakes, so the caller is woken on another
-/// (idle, so halted: on a virtual machine that costs about 10 µs); and having
-/// used more than its share of CPU, it will not preempt its next caller when
-/// woken, which costs the caller a sleep and a wake-up of its own. A thread that
-/// sleeps at once answers a sparse call in about the time of the floor of a
-/// wake-up (`BENCHMARKS.md`, sparse calls). Calls that come back to back again
-/// after a pause find the thread asleep once or twice, then spinning.
-pub(crate) fn idle_spin_after(interval: Duration, spin: Duration, longest: Duration) -> Duration {
-    if interval > (longest * 4).max(SPARSE_AFTER) {
-        return Duration::ZERO;
-    }
-    interval.mul_f32(1.5).clamp(spin, longest)
-}
-
-/// See [`idle_spin_after`].
-const SPARSE_AFTER: Duration = Duration::from_micros(50);
 
 /// Why a worker stopped serving a pool.
 pub(crate) enum Next {

@@ -119,17 +119,25 @@ impl Sched {
 
     /// `pool` needs a thread (and has counted it as incoming): an awake worker
     /// will take the demand; if none is awake, the one asleep longest is woken;
-    /// if none sleeps, a thread is started.
-    pub(crate) fn demand(&self, pool: Arc<Pool>) {
+    /// if none sleeps, a thread is started. Returns whether an awake worker
+    /// takes it.
+    pub(crate) fn demand(&self, pool: Arc<Pool>) -> bool {
         let mut state = sync::lock(&self.state);
         state.demand.push_back(pool);
         self.demands.store(state.demand.len(), Ordering::SeqCst);
         // Pairs with the SeqCst decrement of a worker that stops spinning: either
-        // it sees this demand (it looks again under this lock before it sleeps) or
-        // this sees it gone.
+        // it sees this demand (it looks again under this lock before it sleeps,
+        // or in `stop_awake`) or this sees it gone.
         if self.awake.load(Ordering::SeqCst) > 0 {
-            return;
+            return true;
         }
+        self.find_taker(state);
+        false
+    }
+
+    /// Demands wait and no worker is awake to take them: wakes the thread asleep
+    /// longest, or starts one for the newest demand.
+    fn find_taker(&self, mut state: sync::MutexGuard<'_, State>) {
         if let Some(sleeper) = state.sleepers.pop_front() {
             drop(state);
             sleeper.wake();
@@ -143,6 +151,21 @@ impl Sched {
                 pool.arrival_failed(&err);
             }
         }
+    }
+
+    /// A worker counted as awake stops looking at demands without going to sleep
+    /// here (it leaves, exits or is retired). Demands that counted on it are
+    /// handed on if it was the last one awake.
+    pub(crate) fn stop_awake(&self) {
+        if self.awake.fetch_sub(1, Ordering::SeqCst) > 1 || self.demands.load(Ordering::SeqCst) == 0
+        {
+            return;
+        }
+        let state = sync::lock(&self.state);
+        if self.awake.load(Ordering::SeqCst) > 0 || state.demand.is_empty() {
+            return;
+        }
+        self.find_taker(state);
     }
 
     /// `pool`'s demand has waited too long: if nobody took it yet, a new thread
@@ -169,10 +192,29 @@ impl Sched {
         pool
     }
 
-    /// Takes a demand if there is one, says to exit if the runtime was dropped;
-    /// otherwise registers `sleeper` as asleep.
-    pub(crate) fn sleep_unless_demand(&self, sleeper: &Sleeper) -> Instead {
+    /// Takes a demand if there is one (the worker then is not counted as awake
+    /// any more, if it was).
+    pub(crate) fn take_demand(&self, awake: &mut bool) -> Option<Arc<Pool>> {
+        if !self.has_demand() {
+            return None;
+        }
         let mut state = sync::lock(&self.state);
+        let pool = self.take_locked(&mut state)?;
+        if std::mem::take(awake) {
+            self.awake.fetch_sub(1, Ordering::SeqCst);
+        }
+        Some(pool)
+    }
+
+    /// Takes a demand if there is one, says to exit if the runtime was dropped;
+    /// otherwise registers `sleeper` as asleep. A worker still counted as awake
+    /// (`awake`, then cleared) stops being counted under the same lock as it
+    /// looks at the demands: a demand that counted on it is taken, never lost.
+    pub(crate) fn sleep_unless_demand(&self, sleeper: &Sleeper, awake: &mut bool) -> Instead {
+        let mut state = sync::lock(&self.state);
+        if std::mem::take(awake) {
+            self.awake.fetch_sub(1, Ordering::SeqCst);
+        }
         if state.closed {
             return Instead::Exit;
         }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::pace::Pace;
 use super::place::{MoveFailed, Place};
 use super::pool::{Next, Pool};
 use super::sched::Sleeper;
@@ -19,10 +20,25 @@ use crate::sys;
 /// checks where it is before it sleeps and after this many calls at most.
 pub(crate) const CHECK_EVERY: u32 = 64;
 
+/// When a worker looks at where it is ([`Worker::still_in`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Look {
+    /// After each call: every [`CHECK_EVERY`] calls, all of it.
+    AfterCall,
+    /// Before it may take another target's demand: only its namespaces (one
+    /// `stat` per kind), so that a thread a body moved is retired, never
+    /// reassigned; the fd table and fs struct are looked at before it sleeps.
+    BeforeMoving,
+    /// Before it sleeps: all of it.
+    BeforeSleeping,
+}
+
 pub(crate) struct Worker {
     registration: Registration,
     place: Place,
     sleeper: Sleeper,
+    /// How long it spins for the next call when idle.
+    pub(crate) pace: Pace,
     calls_since_check: u32,
     /// This thread's id and its process's, for `kcmp` (a thread of a runtime
     /// never outlives a fork: only the forking thread goes on in the child).
@@ -32,11 +48,12 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    fn new() -> Worker {
+    fn new(config: &super::Config) -> Worker {
         Worker {
             registration: registry::register(Vec::new()),
             place: Place::of_current_thread(),
             sleeper: Sleeper::new(),
+            pace: Pace::new(config),
             calls_since_check: 0,
             ids: (
                 nix::unistd::gettid().as_raw(),
@@ -52,23 +69,40 @@ impl Worker {
 
     /// Whether the thread is still fit to serve `pool`: in its target, sharing
     /// the process's fd table and (unless it serves a mount namespace) fs struct.
-    /// Looked at every [`CHECK_EVERY`] calls, or now if `now`.
-    pub(crate) fn still_in(&mut self, pool: &Pool, now: bool) -> bool {
-        self.calls_since_check += 1;
-        if !now && self.calls_since_check < CHECK_EVERY {
-            return true;
+    /// Looked at every [`CHECK_EVERY`] calls, and when `look` says so.
+    pub(crate) fn still_in(&mut self, pool: &Pool, look: Look) -> bool {
+        match look {
+            Look::AfterCall => {
+                self.calls_since_check += 1;
+                if self.calls_since_check < CHECK_EVERY {
+                    return true;
+                }
+            }
+            Look::BeforeMoving => {
+                self.damage = self.moved_away(pool);
+                return self.damage.is_none();
+            }
+            Look::BeforeSleeping => {}
         }
         self.calls_since_check = 0;
         self.damage = self.find_damage(pool);
         self.damage.is_none()
     }
 
+    fn moved_away(&self, pool: &Pool) -> Option<Damage> {
+        if cfg!(loom) {
+            return None;
+        }
+        let (kind, home, found) = pool.key().moved_away()?;
+        Some(Damage::Moved(kind, home, found))
+    }
+
     fn find_damage(&self, pool: &Pool) -> Option<Damage> {
         if cfg!(loom) {
             return None;
         }
-        if let Some((kind, home, found)) = pool.key().moved_away() {
-            return Some(Damage::Moved(kind, home, found));
+        if let Some(moved) = self.moved_away(pool) {
+            return Some(moved);
         }
         // (`None`: kcmp is not allowed here; nothing to tell, keep serving.)
         if sys::shares_with_main_thread(self.ids.0, self.ids.1, true) == Some(false) {
@@ -147,7 +181,7 @@ fn main(first: Arc<Pool>) {
     let _live = LiveThread::begin();
     let runtime: Arc<Shared> = Arc::clone(&first.runtime);
     let dedicated = first.dedicated;
-    let mut worker = Worker::new();
+    let mut worker = Worker::new(&runtime.config);
     let tid = worker.registration.tid();
     event!(tid, first = %first.name(), dedicated, "runtime thread started");
     #[cfg(not(loom))]
