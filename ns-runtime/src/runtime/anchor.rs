@@ -7,8 +7,10 @@ use std::ptr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use std::cell::UnsafeCell;
+
 use super::pool::Pool;
-use super::sync::AtomicPtr;
+use super::sync::{self, AtomicPtr, AtomicUsize};
 use super::Shared;
 use crate::target::{Target, TargetKey};
 
@@ -68,35 +70,55 @@ impl Drop for Anchor {
     }
 }
 
-/// An append-only list of (runtime id, pool), read without a lock.
+/// The pool of each runtime that called the target: a list read without a lock
+/// (a call compares runtime ids along it), changed under a mutex. Nodes are never
+/// unlinked while the anchor lives: a runtime that is dropped gives its node back
+/// (its pool is let go), and the next runtime to call the target reuses it. So
+/// the list is as long as the most runtimes that used the target at once, not
+/// all the runtimes that ever did.
 struct PoolList {
     head: AtomicPtr<Node>,
+    changes: sync::Mutex<()>,
 }
 
 impl Default for PoolList {
     fn default() -> PoolList {
         PoolList {
             head: AtomicPtr::new(ptr::null_mut()),
+            changes: sync::Mutex::new(()),
         }
     }
 }
 
+/// A node that no runtime holds: free for the next one.
+const FREE: usize = 0;
+/// A node whose pool is being put in or taken out (runtime ids start at 1).
+const CLAIMED: usize = usize::MAX;
+
 struct Node {
-    runtime: usize,
-    pool: Arc<Pool>,
+    /// The runtime whose pool this is, or `FREE` / `CLAIMED`. Published with
+    /// Release after the pool is in place.
+    runtime: AtomicUsize,
+    /// Written only under the list's mutex while `CLAIMED`; read only by calls
+    /// through the runtime whose id the node holds, which cannot run once that
+    /// runtime is dropped (a call borrows it), when the node is given back.
+    pool: UnsafeCell<Option<Arc<Pool>>>,
+    /// Set before the node is published, never changed.
     next: *mut Node,
 }
 
 impl PoolList {
-    fn find(&self, head: *mut Node, runtime: usize) -> Option<&Arc<Pool>> {
-        let mut at = head;
+    fn find(&self, runtime: usize) -> Option<&Arc<Pool>> {
+        let mut at = self.head.load(Ordering::Acquire);
         while !at.is_null() {
-            // SAFETY: nodes are created by `get_or_insert` from `Box`es, published
-            // with Release and read after an Acquire load of `head`; they are
-            // freed only in `drop`, which has `&mut self`, so they outlive `&self`.
+            // SAFETY: nodes are published with Release after being written, and
+            // freed only when the list is dropped, which needs `&mut self`.
             let node = unsafe { &*at };
-            if node.runtime == runtime {
-                return Some(&node.pool);
+            if node.runtime.load(Ordering::Acquire) == runtime {
+                // SAFETY: the pool was put in before the id was published (Release,
+                // paired with the Acquire above) and stays until this runtime is
+                // dropped, which cannot happen while it makes this call.
+                return unsafe { (*node.pool.get()).as_ref() };
             }
             at = node.next;
         }
@@ -104,40 +126,80 @@ impl PoolList {
     }
 
     fn get_or_insert(&self, runtime: &Arc<Shared>, target: &Arc<Target>) -> &Arc<Pool> {
-        loop {
-            let head = self.head.load(Ordering::Acquire);
-            if let Some(pool) = self.find(head, runtime.id) {
-                return pool;
-            }
-            let node = Box::into_raw(Box::new(Node {
-                runtime: runtime.id,
-                pool: Pool::new(target, Arc::clone(runtime)),
-                next: head,
-            }));
-            match self
-                .head
-                .compare_exchange(head, node, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => {
-                    // SAFETY: just published; alive until `drop` (see `find`).
-                    let pool = unsafe { &(*node).pool };
-                    runtime.track(pool);
-                    return pool;
-                }
-                // Another thread added a node: ours was never shared, take it back
-                // and look again.
-                // SAFETY: `node` came from `Box::into_raw` above and nobody saw it.
-                Err(_) => drop(unsafe { Box::from_raw(node) }),
-            }
+        if let Some(pool) = self.find(runtime.id) {
+            return pool;
         }
+        let _changes = sync::lock(&self.changes);
+        // Another thread of this runtime may have put it in meanwhile.
+        if let Some(pool) = self.find(runtime.id) {
+            return pool;
+        }
+        let pool = Pool::new(target, Arc::clone(runtime));
+        runtime.track(&pool);
+        let node = match self.free_node() {
+            Some(node) => node,
+            None => {
+                let node = Box::into_raw(Box::new(Node {
+                    runtime: AtomicUsize::new(CLAIMED),
+                    pool: UnsafeCell::new(None),
+                    next: self.head.load(Ordering::Acquire),
+                }));
+                self.head.store(node, Ordering::Release);
+                // SAFETY: just made from a Box; freed only with the list.
+                unsafe { &*node }
+            }
+        };
+        // SAFETY: the node is CLAIMED, under the mutex: no call reads its pool
+        // (no runtime has its id) and nobody else writes it.
+        unsafe { *node.pool.get() = Some(pool) };
+        node.runtime.store(runtime.id, Ordering::Release);
+        // SAFETY: as in `find`: in place until this runtime is dropped.
+        unsafe { (*node.pool.get()).as_ref() }.expect("the pool was just put in")
     }
 
-    fn for_each(&self, mut f: impl FnMut(&Pool)) {
+    /// A free node, claimed (under the mutex).
+    fn free_node(&self) -> Option<&Node> {
         let mut at = self.head.load(Ordering::Acquire);
         while !at.is_null() {
             // SAFETY: as in `find`.
             let node = unsafe { &*at };
-            f(&node.pool);
+            if node.runtime.load(Ordering::Acquire) == FREE {
+                node.runtime.store(CLAIMED, Ordering::Relaxed);
+                return Some(node);
+            }
+            at = node.next;
+        }
+        None
+    }
+
+    /// `runtime` was dropped: its node lets its pool go and is free again.
+    fn give_back(&self, runtime: usize) {
+        let _changes = sync::lock(&self.changes);
+        let mut at = self.head.load(Ordering::Acquire);
+        while !at.is_null() {
+            // SAFETY: as in `find`.
+            let node = unsafe { &*at };
+            if node.runtime.load(Ordering::Acquire) == runtime {
+                node.runtime.store(CLAIMED, Ordering::Relaxed);
+                // SAFETY: no call reads the pool: it would be a call through the
+                // dropped runtime. Written under the mutex.
+                drop(unsafe { (*node.pool.get()).take() });
+                node.runtime.store(FREE, Ordering::Release);
+            }
+            at = node.next;
+        }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(&Pool)) {
+        let _changes = sync::lock(&self.changes);
+        let mut at = self.head.load(Ordering::Acquire);
+        while !at.is_null() {
+            // SAFETY: as in `find`.
+            let node = unsafe { &*at };
+            // SAFETY: read under the mutex, which every writer of the pool holds.
+            if let Some(pool) = unsafe { &*node.pool.get() } {
+                f(pool);
+            }
             at = node.next;
         }
     }
@@ -156,10 +218,30 @@ impl Drop for PoolList {
 }
 
 // SAFETY: the raw pointers are owned `Box<Node>`s; a node holds an `Arc<Pool>`
-// (Send + Sync) and a runtime id, so the list is as Send and Sync as those.
+// (Send + Sync) and atomics, so the list is as Send and Sync as those.
 unsafe impl Send for PoolList {}
-// SAFETY: as above; shared access only reads nodes published with Release.
+// SAFETY: as above; shared access reads nodes published with Release, and the
+// pools under the rules written at `Node::pool`.
 unsafe impl Sync for PoolList {}
+
+/// `runtime` was dropped: the anchors of the targets it called give its nodes
+/// back (its pools are let go), so that a program that makes runtimes and drops
+/// them keeps neither their pools nor a longer list to search per call.
+pub(crate) fn forget_runtime(runtime: usize, pools: &[Arc<Pool>]) {
+    let anchors: Vec<Arc<Anchor>> = {
+        let interned = INTERNED.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(interned) = interned.as_ref() else {
+            return;
+        };
+        pools
+            .iter()
+            .filter_map(|pool| interned.get(pool.key()).and_then(Weak::upgrade))
+            .collect()
+    };
+    for anchor in &anchors {
+        anchor.pools.give_back(runtime);
+    }
+}
 
 /// An `Arc<Anchor>` held as a raw pointer, as handles keep it.
 ///
@@ -198,5 +280,50 @@ impl Drop for AnchorRef {
         // SAFETY: the pointer came from `Arc::into_raw` and is turned back into an Arc
         // exactly once, here.
         drop(unsafe { Arc::from_raw(self.0.as_ptr()) });
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::namespace::{Namespace, Origin};
+    use crate::sys::NsFile;
+    use crate::NsKind;
+
+    fn nodes(list: &PoolList) -> usize {
+        let mut count = 0;
+        let mut at = list.head.load(Ordering::Acquire);
+        while !at.is_null() {
+            count += 1;
+            // SAFETY: as in `PoolList::find`.
+            at = unsafe { (*at).next };
+        }
+        count
+    }
+
+    #[test]
+    fn a_dropped_runtime_lets_its_pool_go_and_the_next_reuses_its_node() {
+        let file = NsFile::open(Path::new("/proc/self/ns/uts"), Some(NsKind::Uts)).unwrap();
+        let ns = Arc::new(Namespace {
+            file,
+            origin: Origin::Thread,
+        });
+        let anchor = Anchor::intern(Target::new(vec![ns], None).unwrap());
+        let lasting = Shared::new(super::super::Config::default());
+        let lasting_pool = Arc::clone(anchor.pool(&lasting));
+        for _ in 0..100 {
+            let shared = Shared::new(super::super::Config::default());
+            let pool = Arc::clone(anchor.pool(&shared));
+            assert!(Arc::ptr_eq(anchor.pool(&shared), &pool), "found again");
+            shared.close();
+            assert_eq!(Arc::strong_count(&pool), 1, "the anchor let the pool go");
+        }
+        // One node per runtime alive at once (2 here; other tests of this
+        // process may use the same namespace meanwhile), not one per runtime ever.
+        assert!(nodes(&anchor.pools) < 10, "{} nodes", nodes(&anchor.pools));
+        assert!(Arc::ptr_eq(anchor.pool(&lasting), &lasting_pool));
+        lasting.close();
     }
 }

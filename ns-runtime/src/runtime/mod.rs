@@ -341,10 +341,11 @@ impl Shared {
             .iter()
             .filter_map(Weak::upgrade)
             .collect();
-        for pool in pools {
+        for pool in &pools {
             pool.release();
         }
         self.sched.close();
+        anchor::forget_runtime(self.id, &pools);
     }
 
     /// A thread at home, serving nobody: spins briefly for a demand, then sleeps
@@ -470,12 +471,19 @@ impl Builder {
     }
 
     /// The longest a runtime thread keeps spinning for the next call when calls
-    /// come often (default 5 µs, the same as `spin`: no adaptation). Above `spin`,
-    /// after each call it spins for 1.5 times the interval between its last two
-    /// calls, within `spin ..= max_idle_spin`, then sleeps: a target called every
-    /// few hundred microseconds then answers in a hand-off (about 1 µs) rather
-    /// than the wake-up of an idle CPU (about 10–30 µs on a virtual machine), at
-    /// the price of one CPU kept busy while such calls go on.
+    /// come often (default 5 µs, the same as `spin`). Above `spin`, after each
+    /// call it spins for 1.5 times the interval between its last two calls,
+    /// within `spin ..= max_idle_spin`, then sleeps: a target called every few
+    /// hundred microseconds then answers in a hand-off (about 1 µs) rather than
+    /// the wake-up of an idle CPU (about 10–30 µs on a virtual machine), at the
+    /// price of one CPU kept busy while such calls go on.
+    ///
+    /// Whatever the setting, the spin follows how soon calls come: after a call
+    /// that woke the thread shortly after it fell asleep (a caller that was
+    /// itself woken on another CPU), it spins 1.5 times that sleep, up to
+    /// `max(max_idle_spin, 50 µs)`; after one that woke it from a sleep longer
+    /// than `max(4 x max_idle_spin, 50 µs)`, it does not spin at all (sparse
+    /// calls: a spin that cannot catch the next call would only make it slower).
     ///
     /// ```
     /// use std::time::Duration;

@@ -9,9 +9,10 @@
 //!   interval between the last two calls within `spin ..= max_idle_spin`.
 //! - A call that woke the thread after a short sleep (it came too late for the
 //!   spin, but soon: on a virtual machine, a caller woken on an idle CPU takes
-//!   10–30 µs to call again): spin 1.5 times that sleep next time, up to the
-//!   sparse limit. Without this, a caller and a thread on two CPUs settle into
-//!   waking each other for every call.
+//!   10–30 µs to call again): spin 1.5 times that sleep next time, up to
+//!   `max_idle_spin` or [`SPARSE_AFTER`], whichever is longer. Without this, a
+//!   caller and a thread on two CPUs settle into waking each other for every
+//!   call.
 //! - A call that woke the thread after a long sleep (sparse calls: more than four
 //!   times `max_idle_spin` apart, and at least [`SPARSE_AFTER`]): do not spin at
 //!   all. A spin that cannot catch the next call only burns CPU, and worse, makes
@@ -85,7 +86,7 @@ impl Pace {
         self.idle_since = now;
         self.window = match self.woken_after.take() {
             Some(idle) if idle > self.sparse_after => Duration::ZERO,
-            Some(idle) => idle.mul_f32(1.5).clamp(self.spin, self.sparse_after),
+            Some(idle) => idle.mul_f32(1.5).clamp(self.spin, self.longest.max(SPARSE_AFTER)),
             None => {
                 let adapted = interval.map_or(self.spin, |interval| {
                     interval.mul_f32(1.5).clamp(self.spin, self.longest)
