@@ -86,7 +86,9 @@ impl Pace {
         self.idle_since = now;
         self.window = match self.woken_after.take() {
             Some(idle) if idle > self.sparse_after => Duration::ZERO,
-            Some(idle) => idle.mul_f32(1.5).clamp(self.spin, self.longest.max(SPARSE_AFTER)),
+            Some(idle) => idle
+                .mul_f32(1.5)
+                .clamp(self.spin, self.longest.max(SPARSE_AFTER)),
             None => {
                 let adapted = interval.map_or(self.spin, |interval| {
                     interval.mul_f32(1.5).clamp(self.spin, self.longest)

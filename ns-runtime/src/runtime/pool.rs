@@ -500,7 +500,14 @@ impl Pool {
         let mut armed = false;
         let next = loop {
             let job = match self.pop() {
-                Some(job) => Some((job, false)),
+                Some(job) => {
+                    // Busy with queued jobs (callers are waiting here): not awake
+                    // for other targets' demands, which must not wait behind them.
+                    if std::mem::take(&mut counted) {
+                        sched.stop_awake();
+                    }
+                    Some((job, false))
+                }
                 None => self.wait_on_slot(worker.pace.window(), &mut counted, &mut armed),
             };
             if let Some((job, from_slot)) = job {
