@@ -456,7 +456,9 @@ impl Builder {
     /// next call, before parking (default 5 µs). Back-to-back calls then cost a
     /// hand-off (well under a microsecond) rather than two wake-ups, and a steady
     /// call rate costs little CPU; zero parks at once. A caller that had to wake a
-    /// sleeping thread parks at once either way. See [`Builder::latency_first`].
+    /// sleeping thread gives up its CPU once and parks, whatever the setting; one
+    /// whose call a thread moves to serve spins 4 times as long. See
+    /// [`Builder::latency_first`] and [`Builder::max_idle_spin`].
     ///
     /// ```
     /// use std::time::Duration;
