@@ -77,6 +77,19 @@ fn anchor(kind: NsKind) -> Arc<Anchor> {
 
 const LONG: Duration = Duration::from_secs(3600);
 
+/// Calls 1 and 3 into `net` while another thread calls 2; then drops `rt`
+/// (closing it: its threads exit, so the model can end).
+fn two_calls_beside_a_third(rt: Runtime, net: &Arc<Anchor>) {
+    let other = {
+        let (rt, net) = (rt.clone(), Arc::clone(net));
+        thread::spawn(move || rt.call(&net, || 2).unwrap())
+    };
+    assert_eq!(rt.call(net, || 1).unwrap(), 1);
+    assert_eq!(rt.call(net, || 3).unwrap(), 3);
+    assert_eq!(other.join().unwrap(), 2);
+    drop(rt);
+}
+
 /// Two callers at once on a target served by at most `max_threads` threads.
 fn two_callers(name: &str, max_threads: usize) {
     model(name, move || {
@@ -108,14 +121,7 @@ fn loom_idle_exit_races_a_new_caller() {
         // Zero keep-alive: a worker exits whenever it finds nothing to do.
         let rt = runtime(1, Duration::ZERO);
         let net = anchor(NsKind::Net);
-        let other = {
-            let (rt, net) = (rt.clone(), Arc::clone(&net));
-            thread::spawn(move || rt.call(&net, || 2).unwrap())
-        };
-        assert_eq!(rt.call(&net, || 1).unwrap(), 1);
-        assert_eq!(rt.call(&net, || 3).unwrap(), 3);
-        assert_eq!(other.join().unwrap(), 2);
-        drop(rt);
+        two_calls_beside_a_third(rt, &net);
     });
 }
 
@@ -180,13 +186,6 @@ fn loom_a_queued_call_between_two_handed_calls_keeps_the_slot_open() {
         let rt = runtime(1, LONG);
         let net = anchor(NsKind::Net);
         assert_eq!(rt.call(&net, || 0).unwrap(), 0);
-        let other = {
-            let (rt, net) = (rt.clone(), Arc::clone(&net));
-            thread::spawn(move || rt.call(&net, || 2).unwrap())
-        };
-        assert_eq!(rt.call(&net, || 1).unwrap(), 1);
-        assert_eq!(rt.call(&net, || 3).unwrap(), 3);
-        assert_eq!(other.join().unwrap(), 2);
-        drop(rt);
+        two_calls_beside_a_third(rt, &net);
     });
 }

@@ -57,8 +57,8 @@ pub(crate) struct Config {
 
 /// How long callers and idle threads spin by default: long enough for calls that
 /// come back to back (a hand-off takes well under a microsecond), short enough
-/// that a steady call rate costs little CPU (a thousand calls a second: 0.5 % of
-/// a core at most).
+/// that a steady call rate costs little CPU (a thousand calls a second: 5.6 % of
+/// a core in all, against 2.3 % for `setns` in place; `BENCHMARKS.md`).
 const FRUGAL_SPIN: Duration = Duration::from_micros(5);
 
 impl Default for Config {
@@ -281,14 +281,8 @@ impl Runtime {
     /// ```
     pub fn stats(&self) -> crate::stats::RuntimeStats {
         let shared = self.generations.current();
-        let pools: Vec<Arc<Pool>> = shared
-            .pools
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .filter_map(Weak::upgrade)
-            .filter(|pool| !pool.is_leaving())
-            .collect();
+        let mut pools = shared.live_pools();
+        pools.retain(|pool| !pool.is_leaving());
         crate::stats::RuntimeStats {
             process_threads: crate::stats::live_threads(),
             targets: pools.iter().map(|pool| pool.stats()).collect(),
@@ -331,16 +325,16 @@ impl Shared {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Every pool of this runtime still alive.
+    fn live_pools(&self) -> Vec<Arc<Pool>> {
+        let pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        pools.iter().filter_map(Weak::upgrade).collect()
+    }
+
     /// The runtime was dropped: every pool is released, idle threads exit.
     fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        let pools: Vec<Arc<Pool>> = self
-            .pools
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .filter_map(Weak::upgrade)
-            .collect();
+        let pools = self.live_pools();
         for pool in &pools {
             pool.release();
         }
@@ -453,7 +447,9 @@ impl Builder {
     }
 
     /// How long a caller spins for its result, and an idle runtime thread for the
-    /// next call, before parking (default 5 µs). Back-to-back calls then cost a
+    /// next call, before parking (default 5 µs; a caller whose job is already
+    /// running spins on up to 10 times as long, and an idle thread's spin adapts:
+    /// see [`Builder::max_idle_spin`]). Back-to-back calls then cost a
     /// hand-off (well under a microsecond) rather than two wake-ups, and a steady
     /// call rate costs little CPU; zero parks at once. A caller that had to wake a
     /// sleeping thread gives up its CPU once and parks, whatever the setting; one

@@ -4,7 +4,8 @@
 //!
 //! The hot path is the slot: a worker with nothing to do stores `WAITING` and
 //! spins on it; a caller swaps its job in with one compare-and-swap and spins on
-//! its latch (on its own stack). No lock, no shared counter, no allocation. Every
+//! its latch (on its own stack). No lock, no allocation, no counter shared beyond
+//! the slot's own cache line (the pool's `busy` and `completed`). Every
 //! other case (no waiter, several callers at once) goes through the queue.
 
 use std::collections::VecDeque;
@@ -268,18 +269,16 @@ impl Pool {
         self.hot.queued.store(state.queue.len(), Ordering::Release);
         let then = self.see_to_queue(&mut state, ahead > 0);
         drop(state);
-        let demanded = matches!(then, Then::Demand);
-        let prompt = self.then(then);
-        match (ahead, prompt) {
-            (0, true) if demanded => Answer::Moving,
-            (0, true) => Answer::Soon,
-            (0, false) => Answer::AfterWakeUp,
-            _ => Answer::Behind,
+        let answer = self.then(then);
+        if ahead > 0 {
+            Answer::Behind
+        } else {
+            answer
         }
     }
 
     /// Decides who takes the queued jobs. `crowded`: callers are queueing behind
-    /// each other, so another thread adds throughput (up to one per CPU).
+    /// each other, so another thread adds throughput (up to one per two CPUs).
     fn see_to_queue(&self, state: &mut State, crowded: bool) -> Then {
         if state.queue.is_empty() {
             return Then::Nothing;
@@ -304,22 +303,22 @@ impl Pool {
         Then::Nothing
     }
 
-    /// Does what `see_to_queue` decided. Returns whether an awake thread takes
-    /// the queue without being woken or started (here already, or coming for a
-    /// demand).
-    fn then(&self, then: Then) -> bool {
+    /// Does what `see_to_queue` decided. Returns when the first queued job can
+    /// be answered (never [`Answer::Behind`]: the caller knows what is ahead).
+    fn then(&self, then: Then) -> Answer {
         match then {
-            Then::Nothing => true,
+            Then::Nothing => Answer::Soon,
             Then::Wake(sleeper) => {
                 sleeper.wake();
-                false
+                Answer::AfterWakeUp
             }
-            Then::Demand => self.demand(),
+            Then::Demand if self.demand() => Answer::Moving,
+            Then::Demand => Answer::AfterWakeUp,
             Then::Hurry => {
                 if let Some(me) = self.arc() {
                     self.runtime.sched.hurry(&me);
                 }
-                false
+                Answer::AfterWakeUp
             }
         }
     }
@@ -465,7 +464,8 @@ impl Pool {
         // And awake for the runtime, before the owner can call into another
         // target: a caller visiting targets one after another then finds this
         // thread to move there, rather than a thread started for each call.
-        if !self.dedicated && !*counted {
+        // (Not while jobs are queued here: it takes them next, uncounted.)
+        if !self.dedicated && !*counted && self.hot.queued.load(Ordering::Relaxed) == 0 {
             self.runtime.sched.awake(1);
             *counted = true;
         }
@@ -532,10 +532,12 @@ impl Pool {
             // Still counted as awake (if it was): a demand coming now is taken
             // before sleeping, rather than met with a thread started for it.
             if self.is_leaving() {
+                // It goes home and may serve elsewhere from there: as before any
+                // move, a thread a body moved is retired instead.
+                if !worker.still_in(self, Look::BeforeMoving) {
+                    break Next::Retire;
+                }
                 break Next::Leave;
-            }
-            if !worker.still_in(self, Look::BeforeMoving) {
-                break Next::Retire;
             }
             let remaining = config.keep_alive.saturating_sub(worker.pace.idle_for());
             if remaining.is_zero() {
@@ -626,7 +628,10 @@ impl Pool {
     /// looked at the runtime's demands.
     fn sleep(&self, worker: &mut Worker, timeout: Duration, counted: &mut bool) -> Option<Next> {
         let sched = &self.runtime.sched;
-        if !self.dedicated {
+        if !self.dedicated && sched.has_demand() {
+            if !worker.still_in(self, Look::BeforeMoving) {
+                return Some(Next::Retire);
+            }
             if let Some(pool) = sched.take_demand(counted) {
                 return Some(Next::Serve(pool));
             }
