@@ -23,20 +23,19 @@
 use std::fs::File;
 use std::hint::black_box;
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Barrier};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+#[path = "support/callers.rs"]
+mod callers;
+#[path = "support/floor.rs"]
+mod floor;
+use callers::persistent_callers;
+use floor::{work, Floor};
 use nix::sched::{setns, CloneFlags};
 use ns_runtime::{in_netns, NetNs, Runtime};
-
-/// The trivial work every mechanism runs.
-#[inline(never)]
-fn work(x: u64) -> u64 {
-    black_box(x).wrapping_mul(3).wrapping_add(1)
-}
 
 /// A named namespace for the peers that need a path, removed at the end.
 struct Target {
@@ -112,79 +111,6 @@ fn mpsc_call(tx: &mpsc::Sender<Request>, x: u64) -> u64 {
     tx.send((Box::new(move || work(x)), reply_tx))
         .expect("send");
     reply_rx.recv().expect("reply")
-}
-
-/// The floor of any cross-thread call: a server thread spinning on one slot, the
-/// caller spinning on the answer. `park`: both sides park instead of spinning
-/// (the floor of a call that wakes a sleeping thread).
-struct Floor {
-    /// 0: empty; odd: a request (x * 2 + 1); even > 0: an answer (y * 2 + 2).
-    slot: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-    server: Option<thread::JoinHandle<()>>,
-    park: bool,
-}
-
-impl Floor {
-    fn new(park: bool) -> Floor {
-        let slot = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (server_slot, server_stop) = (Arc::clone(&slot), Arc::clone(&stop));
-        let caller = thread::current();
-        let server = thread::spawn(move || {
-            while !server_stop.load(Ordering::Relaxed) {
-                let v = server_slot.load(Ordering::Acquire);
-                if v % 2 == 1 {
-                    server_slot.store(work(v / 2) * 2 + 2, Ordering::Release);
-                    if park {
-                        caller.unpark();
-                    }
-                } else if park {
-                    thread::park_timeout(Duration::from_millis(10));
-                } else {
-                    std::hint::spin_loop();
-                }
-            }
-        });
-        Floor {
-            slot,
-            stop,
-            server: Some(server),
-            park,
-        }
-    }
-
-    /// One round trip (call it from the thread that made the floor).
-    fn call(&self, x: u64) -> u64 {
-        self.slot.store(x * 2 + 1, Ordering::Release);
-        if self.park {
-            if let Some(server) = &self.server {
-                server.thread().unpark();
-            }
-        }
-        loop {
-            let v = self.slot.load(Ordering::Acquire);
-            if v != 0 && v.is_multiple_of(2) {
-                self.slot.store(0, Ordering::Relaxed);
-                return v / 2 - 1;
-            }
-            if self.park {
-                thread::park_timeout(Duration::from_millis(10));
-            } else {
-                std::hint::spin_loop();
-            }
-        }
-    }
-}
-
-impl Drop for Floor {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(server) = self.server.take() {
-            server.thread().unpark();
-            let _ = server.join();
-        }
-    }
 }
 
 #[in_netns(ns)]
@@ -487,47 +413,6 @@ fn throughput(c: &mut Criterion) {
         });
     }
     g.finish();
-}
-
-/// `callers` threads started once for a whole benchmark (not per sample, as
-/// `spread` does): each sample hands every caller its share of the iterations
-/// and times from the moment all are released until the last one is done.
-fn persistent_callers<'scope, M, C>(
-    scope: &'scope thread::Scope<'scope, '_>,
-    callers: usize,
-    make: &'scope M,
-) -> impl FnMut(u64) -> Duration + 'scope
-where
-    M: Fn() -> C + Sync,
-    C: FnMut(),
-{
-    let start = Arc::new(Barrier::new(callers + 1));
-    let finish = Arc::new(Barrier::new(callers + 1));
-    let shares: Vec<mpsc::Sender<u64>> = (0..callers)
-        .map(|_| {
-            let (tx, rx) = mpsc::channel::<u64>();
-            let (start, finish) = (Arc::clone(&start), Arc::clone(&finish));
-            scope.spawn(move || {
-                let mut call = make();
-                for share in rx {
-                    start.wait();
-                    (0..share).for_each(|_| call());
-                    finish.wait();
-                }
-            });
-            tx
-        })
-        .collect();
-    move |iters| {
-        let share = iters.div_ceil(callers as u64);
-        for tx in &shares {
-            tx.send(share).expect("caller alive");
-        }
-        start.wait();
-        let began = Instant::now();
-        finish.wait();
-        began.elapsed()
-    }
 }
 
 /// Throughput with 8 caller threads that live for the whole benchmark: the steady

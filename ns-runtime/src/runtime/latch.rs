@@ -12,7 +12,7 @@ use super::sync::{thread, AtomicBool, AtomicU32, Parker};
 use std::time::{Duration, Instant};
 
 /// See [`Latch::spin_for_answer`].
-const TAKEN_SPIN_FACTOR: u32 = 10;
+pub(crate) const TAKEN_SPIN_FACTOR: u32 = 10;
 
 const UNSET: u32 = 0;
 const SLEEPING: u32 = 1;

@@ -9,6 +9,7 @@
 mod anchor;
 #[cfg(not(loom))]
 mod birth;
+mod cells;
 #[cfg(all(feature = "tokio", not(loom)))]
 pub(crate) mod driver;
 mod fork;

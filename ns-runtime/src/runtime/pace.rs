@@ -31,6 +31,10 @@ use super::Config;
 /// See the module documentation.
 const SPARSE_AFTER: Duration = Duration::from_micros(50);
 
+/// Calls that end at most this far apart, with no sleep between, come back to
+/// back (see [`Pace::back_to_back`]).
+const BACK_TO_BACK: Duration = Duration::from_micros(10);
+
 pub(crate) struct Pace {
     spin: Duration,
     longest: Duration,
@@ -42,6 +46,8 @@ pub(crate) struct Pace {
     /// How long the thread had been idle when it was last woken, if it slept
     /// since its last job.
     woken_after: Option<Duration>,
+    /// The last two calls came back to back.
+    back_to_back: bool,
 }
 
 impl Pace {
@@ -55,12 +61,20 @@ impl Pace {
             last_job_end: None,
             idle_since: Instant::now(),
             woken_after: None,
+            back_to_back: false,
         }
     }
 
     /// How long to spin for the next call now.
     pub(crate) fn window(&self) -> Duration {
         self.window
+    }
+
+    /// Whether calls come back to back: the last two ended within
+    /// [`BACK_TO_BACK`] of each other, without a sleep between (under loom,
+    /// always: the model explores several armed cells).
+    pub(crate) fn back_to_back(&self) -> bool {
+        cfg!(loom) || self.back_to_back
     }
 
     /// How long the thread has been idle.
@@ -84,6 +98,8 @@ impl Pace {
         let now = Instant::now();
         let interval = self.last_job_end.replace(now).map(|last| now - last);
         self.idle_since = now;
+        self.back_to_back =
+            self.woken_after.is_none() && interval.is_some_and(|interval| interval <= BACK_TO_BACK);
         self.window = match self.woken_after.take() {
             Some(idle) if idle > self.sparse_after => Duration::ZERO,
             Some(idle) => idle

@@ -1,18 +1,21 @@
-//! The calls of one runtime for one target: a hand-off slot for the worker that
-//! waits there, a queue behind it, and the bookkeeping of which runtime threads
-//! are in the target (present, on their way, asleep).
+//! The calls of one runtime for one target: hand-off cells for the worker that
+//! waits on them, a queue behind them, and the bookkeeping of which runtime
+//! threads are in the target (present, on their way, asleep).
 //!
-//! The hot path is the slot: a worker with nothing to do stores `WAITING` and
-//! spins on it; a caller swaps its job in with one compare-and-swap and spins on
-//! its latch (on its own stack). No lock, no allocation, no counter shared beyond
-//! the slot's own cache line (the pool's `busy` and `completed`). Every
-//! other case (no waiter, several callers at once) goes through the queue.
+//! The hot path is the cells (`cells.rs`): a worker with nothing to do arms
+//! them and spins; a caller claims one with one compare-and-swap, and the call
+//! and its answer travel in the cell's cache line. No lock, no allocation, no
+//! other shared write. Every other case (no worker waiting, more callers at once
+//! than cells) goes through the queue, with the job and its latch on the
+//! caller's stack (`job.rs`, `latch.rs`).
 
 use std::collections::VecDeque;
+use std::panic;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use super::cells::{Armed, Cells, Taken, CELLS};
 use super::job::{JobRef, StackJob};
 use super::latch::spin_until;
 use super::sched::{Instead, Sleeper};
@@ -21,12 +24,6 @@ use super::worker::{Look, Worker};
 use super::{place, Shared};
 use crate::error::{Error, Result};
 use crate::target::{Target, TargetKey};
-
-/// The slot holds no job and nobody waits on it.
-const EMPTY: usize = 0;
-/// A worker spins on the slot and takes the job a caller puts there.
-const WAITING: usize = 1;
-// Any other value: the address of a caller's `JobRef`, taken by the waiter.
 
 /// How long a caller whose job nobody has taken waits, with no job finishing
 /// anywhere in the pool, before it asks for another thread.
@@ -39,20 +36,21 @@ const HURRY_AFTER: u32 = 10;
 /// target (see [`Answer::Moving`]).
 const MOVING_SPIN_FACTOR: u32 = 4;
 
-/// The fields the hot path touches, on a cache line of their own.
+/// What spinning workers read, and the queue's counters, on a cache line of
+/// their own (away from the cells).
 #[repr(align(128))]
 struct Hot {
-    slot: AtomicUsize,
     /// `queue.len()`, readable without the lock by a spinning worker.
     queued: AtomicUsize,
-    /// Workers running a body. Written by the workers on this line, which the
-    /// slot has brought to their cache already.
+    /// Workers running a queued job.
     busy: AtomicUsize,
-    /// Jobs finished so far: a waiting caller tells slow threads from busy ones.
+    /// Queued jobs finished so far (the cells count their own calls).
     completed: AtomicUsize,
 }
 
 pub(crate) struct Pool {
+    /// Calls handed straight to a waiting worker.
+    cells: Cells,
     hot: Hot,
     /// This pool, for the threads it asks for.
     me: Weak<Pool>,
@@ -119,8 +117,8 @@ impl Pool {
         let dedicated = runtime.config.dedicated || target.includes(crate::NsKind::Mnt);
         Arc::new_cyclic(|me| Pool {
             me: me.clone(),
+            cells: Cells::new(),
             hot: Hot {
-                slot: AtomicUsize::new(EMPTY),
                 queued: AtomicUsize::new(0),
                 busy: AtomicUsize::new(0),
                 completed: AtomicUsize::new(0),
@@ -184,8 +182,24 @@ impl Pool {
         self.driver.close();
     }
 
-    /// Runs `f` on a worker in this pool's target and waits for it.
+    /// Runs `f` on a worker in this pool's target and waits for it: through a
+    /// cell if a worker waits on one, else through the queue.
     pub(crate) fn run<F, R>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        let spin = self.runtime.config.spin;
+        match self.cells.call(f, spin) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(payload)) => panic::resume_unwind(payload),
+            Err(f) => self.run_queued(f, spin),
+        }
+    }
+
+    /// Runs `f` through the queue: a worker here takes it when free, else one is
+    /// woken, moved here or started.
+    fn run_queued<F, R>(&self, f: F, spin: Duration) -> Result<R>
     where
         F: FnOnce() -> R + Send,
         R: Send,
@@ -193,25 +207,12 @@ impl Pool {
         let job = StackJob::new(f);
         // SAFETY: `job` and `job_ref` stay in this frame, unmoved, until the latch
         // is set, and we do not return before that: every path below ends in a
-        // wait on the latch, and nothing between handing the job over and the wait
+        // wait on the latch, and nothing between queueing the job and the wait
         // can unwind (a failure to get a thread completes the job with the error).
         let job_ref = unsafe { job.as_job_ref() };
-        let address = std::ptr::addr_of!(job_ref) as usize;
-        let spin = self.runtime.config.spin;
-        let handed = self
-            .hot
-            .slot
-            .compare_exchange(WAITING, address, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok();
-        if handed {
-            if !job.latch.spin_for_answer(spin) {
-                job.latch.wait();
-            }
-            return job.into_result();
-        }
-        let mut completed = self.hot.completed.load(Ordering::Relaxed);
+        let mut progress = self.progress();
         // SAFETY: a bitwise copy of the JobRef (it has no destructor); the queue's
-        // copy is completed exactly once, like the slot's would have been.
+        // copy is completed exactly once.
         let answer = self.submit(unsafe { std::ptr::read(&job_ref) });
         // Behind other jobs, spinning would only take CPU from the threads that
         // serve them; after waking a sleeping thread (or asking for one), the
@@ -243,12 +244,12 @@ impl Pool {
                         job.latch.wait();
                         break;
                     }
-                    let now = self.hot.completed.load(Ordering::Relaxed);
-                    if now == completed {
+                    let now = self.progress();
+                    if now == progress {
                         patience_spent += 1;
                         self.grow(job_ref.id(), patience_spent);
                     }
-                    completed = now;
+                    progress = now;
                 }
                 if job.latch.wait_for(recheck) {
                     break;
@@ -341,11 +342,21 @@ impl Pool {
         }
     }
 
-    /// Workers here that are neither asleep nor running a body (a guess: the
-    /// busy count is read without the workers' lock).
+    /// Workers here that are neither asleep nor running a body (a guess: read
+    /// without the workers' lock, and a call waiting in a cell counts its
+    /// worker as busy already).
     fn idle_awake(&self, state: &State) -> usize {
-        let busy = self.hot.busy.load(Ordering::Relaxed);
+        let busy = self.hot.busy.load(Ordering::Relaxed) + self.cells.holding_calls();
         state.present.saturating_sub(state.sleepers.len() + busy)
+    }
+
+    /// Calls finished so far, through the queue or the cells (a caller waiting
+    /// in the queue tells slow threads from busy ones by it).
+    fn progress(&self) -> usize {
+        self.hot
+            .completed
+            .load(Ordering::Relaxed)
+            .wrapping_add(self.cells.calls())
     }
 
     /// Job `id` has waited a while untaken, with no job finishing here. If every
@@ -394,7 +405,7 @@ impl Pool {
             state.incoming,
             state.sleepers.len(),
             state.queue.len(),
-            self.hot.completed.load(Ordering::Relaxed) as u64,
+            self.progress() as u64,
         )
     }
 
@@ -443,17 +454,14 @@ impl Pool {
         job
     }
 
-    /// Runs a job taken from the slot (still holding it: `from_slot`) or the
-    /// queue, and tells its owner. A worker that took it from the slot re-arms
-    /// the slot before the owner hears back, so that the owner's next call finds
-    /// it open; returns whether it did.
+    /// Runs a job taken from the queue and tells its owner.
     ///
     /// `counted`: whether the worker is counted as awake for the runtime's
     /// demands; it is from the end of the body on.
-    fn run_job(&self, job: JobRef, from_slot: bool, counted: &mut bool) -> bool {
+    fn run_job(&self, job: JobRef, counted: &mut bool) {
         self.hot.busy.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: a job in the slot or the queue is alive until released (its owner
-        // waits on the latch), and was taken from there exactly once.
+        // SAFETY: a job in the queue is alive until released (its owner waits on
+        // the latch), and was taken from there exactly once.
         unsafe {
             job.mark_taken();
             job.run();
@@ -461,71 +469,81 @@ impl Pool {
         // Idle again before the owner can return and call again, so that it never
         // takes this worker for a busy one and asks for another.
         self.hot.busy.fetch_sub(1, Ordering::Relaxed);
-        // And awake for the runtime, before the owner can call into another
-        // target: a caller visiting targets one after another then finds this
-        // thread to move there, rather than a thread started for each call.
-        // (Not while jobs are queued here: it takes them next, uncounted.)
+        self.count_awake(counted);
+        self.hot.completed.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: run above; not touched after this.
+        unsafe { job.release() };
+    }
+
+    /// Runs a call from one of the worker's cells and answers it.
+    fn answer(&self, call: Taken, armed: &mut Armed, counted: &mut bool) {
+        self.cells.run(&call);
+        self.count_awake(counted);
+        self.cells.answer(call, armed, self.is_leaving());
+    }
+
+    /// Counts the worker as awake for the runtime, at the end of a body and
+    /// before its caller hears back: a caller visiting targets one after
+    /// another then finds this thread to move to the next, rather than a
+    /// thread started for each call. (Not while jobs are queued here: it takes
+    /// them next, uncounted.)
+    fn count_awake(&self, counted: &mut bool) {
         if !self.dedicated && !*counted && self.hot.queued.load(Ordering::Relaxed) == 0 {
             self.runtime.sched.awake(1);
             *counted = true;
         }
-        self.hot.completed.fetch_add(1, Ordering::Relaxed);
-        let rearm = from_slot && !self.is_leaving();
-        if from_slot {
-            let next = if rearm { WAITING } else { EMPTY };
-            self.hot.slot.store(next, Ordering::Release);
-        }
-        // SAFETY: run above; not touched after this.
-        unsafe { job.release() };
-        rearm
     }
 
     /// Serves calls until this worker should go elsewhere; see [`Next`].
     ///
-    /// The worker takes queued jobs first; with none, it waits on the slot,
-    /// spinning (how long adapts to how often calls come: see `pace.rs`), then
-    /// sleeps
-    /// until a caller or the runtime wakes it or the keep-alive runs out. Before it
-    /// sleeps it checks that it is still in the target; one that is not (a body
-    /// moved it) is retired.
+    /// The worker answers the calls in its cells and the queued jobs in turn;
+    /// with none, it arms cells and spins on them (how long adapts to how often
+    /// calls come: see `pace.rs`), then gives them up and sleeps until a caller
+    /// or the runtime wakes it or the keep-alive runs out. Before it sleeps it
+    /// checks that it is still in the target; one that is not (a body moved it)
+    /// is retired, and gives the calls in its cells back to their callers.
     pub(crate) fn serve(&self, worker: &mut Worker) -> Next {
         let config = &self.runtime.config;
         let sched = &self.runtime.sched;
         // Counted among the runtime's awake idle workers (which take demand from
-        // other pools). Stays counted from one job to the next, so that
+        // other pools). Stays counted from one call to the next, so that
         // back-to-back calls touch no shared counter.
         let mut counted = false;
-        // The slot says WAITING for this worker already: re-armed before the last
-        // job's owner was told, so that its next call finds the slot open.
-        let mut armed = false;
+        let mut armed = Armed::default();
         let next = loop {
-            let job = match self.pop() {
-                Some(job) => {
-                    // Busy with queued jobs (callers are waiting here): not awake
-                    // for other targets' demands, which must not wait behind them.
-                    if std::mem::take(&mut counted) {
-                        sched.stop_awake();
-                    }
-                    Some((job, false))
+            let served = if let Some(call) = self.cells.take(&mut armed) {
+                self.answer(call, &mut armed, &mut counted);
+                true
+            } else if let Some(job) = self.pop() {
+                // Busy with queued jobs (callers are waiting here): not awake for
+                // other targets' demands, which must not wait behind them.
+                if std::mem::take(&mut counted) {
+                    sched.stop_awake();
                 }
-                None => self.wait_on_slot(worker.pace.window(), &mut counted, &mut armed),
+                self.run_job(job, &mut counted);
+                true
+            } else if self.wait(worker, &mut armed, &mut counted) {
+                continue;
+            } else if let Some(call) = self.cells.give_up(&mut armed) {
+                // A call came as the cells were given up: serve on.
+                self.answer(call, &mut armed, &mut counted);
+                true
+            } else {
+                false
             };
-            if let Some((job, from_slot)) = job {
-                let rearmed = self.run_job(job, from_slot, &mut counted);
-                // A job from the queue leaves the slot as it was (maybe still
-                // armed for this worker, or holding a caller's job by now).
-                armed = if from_slot { rearmed } else { armed };
+            if served {
                 if worker.pace.job_done() {
                     // Calls are sparse: the caller just woken (or preempted by
                     // us) often waits for this CPU; everything else can wait.
                     sync::thread::yield_now();
                 }
                 if !worker.still_in(self, Look::AfterCall) {
-                    self.disarm(&mut armed);
+                    self.bounce_all(&mut armed);
                     break Next::Retire;
                 }
                 continue;
             }
+            // Idle, every cell given up.
             if self.hot.queued.load(Ordering::Acquire) > 0 {
                 continue;
             }
@@ -554,24 +572,17 @@ impl Pool {
         next
     }
 
-    /// Waits on the slot for up to `budget` (if no other worker does) and returns
-    /// the job a caller put there, still in the slot (`true`: from the slot);
-    /// `None` when something else needs looking at (queued jobs, a release, a
-    /// demand) or the time is up, the slot then given up.
-    fn wait_on_slot(
-        &self,
-        budget: Duration,
-        counted: &mut bool,
-        armed: &mut bool,
-    ) -> Option<(JobRef, bool)> {
-        let slot = &self.hot.slot;
-        let mine = std::mem::take(armed)
-            || (!self.is_leaving()
-                && slot
-                    .compare_exchange(EMPTY, WAITING, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok());
-        if !mine {
-            return None;
+    /// Arms cells (every cell while calls come back to back, else one: a call
+    /// in a cell waits for that cell's worker, and slow bodies are better met
+    /// by more workers, through the queue) and spins for as long as the pace
+    /// says, until a call comes to one of them, a job is queued, the target is
+    /// released or (for a worker that may move) another target asks for a
+    /// thread. Returns whether a call or a job waits.
+    fn wait(&self, worker: &Worker, armed: &mut Armed, counted: &mut bool) -> bool {
+        let wanted = if worker.pace.back_to_back() { CELLS } else { 1 };
+        self.cells.trim(armed, wanted);
+        if self.is_leaving() || !self.cells.arm(armed, wanted) {
+            return false; // (another worker serves every cell)
         }
         let sched = &self.runtime.sched;
         let stealable = !self.dedicated;
@@ -579,46 +590,19 @@ impl Pool {
             sched.awake(1);
             *counted = true;
         }
-        let mut seen = WAITING;
-        spin_until(budget, || {
-            seen = slot.load(Ordering::Acquire);
-            seen != WAITING
-                || self.hot.queued.load(Ordering::Relaxed) > 0
-                || self.is_leaving()
-                || (stealable && sched.has_demand())
+        let call_or_job =
+            || self.cells.has_call(armed) || self.hot.queued.load(Ordering::Relaxed) > 0;
+        spin_until(worker.pace.window(), || {
+            call_or_job() || self.is_leaving() || (stealable && sched.has_demand())
         });
-        if seen == WAITING {
-            // Stop waiting; if a job came meanwhile, the swap says so.
-            seen = slot.swap(EMPTY, Ordering::AcqRel);
-            if seen == WAITING {
-                return None;
-            }
-            // Taken after giving up: put the slot back to hold it until it is run.
-            slot.store(seen, Ordering::Relaxed);
-        }
-        // SAFETY: a caller's `JobRef`, alive until its latch is set. The slot keeps
-        // its address until we store again, so no other worker takes it and no
-        // other caller replaces it meanwhile.
-        Some((unsafe { std::ptr::read(seen as *const JobRef) }, true))
+        call_or_job()
     }
 
-    /// Gives up the slot this worker re-armed; a job a caller put there meanwhile
-    /// goes to the queue, for another worker.
-    fn disarm(&self, armed: &mut bool) {
-        if !std::mem::take(armed) {
-            return;
-        }
-        let seen = self.hot.slot.swap(EMPTY, Ordering::AcqRel);
-        if seen != WAITING && seen != EMPTY {
-            // SAFETY: as in `wait_on_slot`: a caller's live, untaken `JobRef`, now
-            // out of the slot and moved to the queue, where it is taken once.
-            let job = unsafe { std::ptr::read(seen as *const JobRef) };
-            let mut state = self.lock();
-            state.queue.push_front(job);
-            self.hot.queued.store(state.queue.len(), Ordering::Release);
-            let then = self.see_to_queue(&mut state, false);
-            drop(state);
-            self.then(then);
+    /// Gives every call in the worker's cells back to its caller, unrun, and the
+    /// cells up (the worker cannot serve this target any more).
+    fn bounce_all(&self, armed: &mut Armed) {
+        while let Some(call) = self.cells.give_up(armed) {
+            self.cells.bounce(call, armed);
         }
     }
 

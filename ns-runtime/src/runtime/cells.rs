@@ -1,0 +1,539 @@
+//! The hand-off cells of a pool: a call and its answer travel in one cache line.
+//!
+//! A runtime thread with nothing to do *arms* cells of its target's pool and
+//! spins on them. A caller claims an armed cell with one compare-and-swap, writes
+//! its call into the cell (the closure itself when the closure and its answer
+//! fit in the line, else a pointer to them on the caller's stack) and spins on
+//! the same line. The thread runs the call, writes the answer (the value, or the
+//! panic) where the closure was and marks the cell done; the caller reads the
+//! answer and re-arms the cell for the thread. A call thus moves one cache line
+//! to the thread and back, as two threads spinning on one atomic do: the floor
+//! of any cross-thread call. No lock, no allocation, no other shared write.
+//!
+//! There are several cells, so that several callers hand off at once without a
+//! lock or a sleep: the thread answers the calls it finds in its cells one after
+//! another. A cell belongs to the thread that armed it until that thread gives
+//! it up (to sleep, to move, to leave, or because a body damaged it); only that
+//! thread runs calls from it, which is why taking a call needs no second
+//! compare-and-swap. A call the thread cannot run (it was damaged, or gave the
+//! cell up while the caller was still writing) goes back to its caller, which
+//! queues it instead.
+
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::mem::{ManuallyDrop, MaybeUninit};
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::latch::{spin_until, TAKEN_SPIN_FACTOR};
+use super::sync::{AtomicUsize, Parker};
+
+/// Cells per pool: callers beyond this many at once queue. Enough for the
+/// callers of one target on a small machine; a call that finds every cell busy
+/// waits (spinning, `spin` at most) for one before it queues. (Two under loom:
+/// the protocol is the same, and every cell looked at multiplies the
+/// interleavings to explore.)
+#[cfg(not(loom))]
+pub(crate) const CELLS: usize = 8;
+#[cfg(loom)]
+pub(crate) const CELLS: usize = 2;
+
+// A cell's state word: what the cell holds (the low bits) and how many calls it
+// has carried (the rest).
+
+/// Nobody serves the cell: callers pass it by.
+const EMPTY: usize = 0;
+/// Armed: the thread that armed it spins on it and takes a call put there.
+const WAITING: usize = 1;
+/// A caller has claimed it and writes its call.
+const CLAIMED: usize = 2;
+/// A call waits here, or runs.
+const CALL: usize = 3;
+/// As `CALL`, and its caller parks: the thread unparks it with the answer.
+const CALL_PARKED: usize = 4;
+/// The answer is here; the caller re-arms the cell for the thread.
+const DONE: usize = 5;
+/// The answer is here, and the thread gave the cell up: the caller empties it.
+const DONE_LAST: usize = 6;
+/// The thread gave the cell up without running the call: the caller takes its
+/// closure back, empties the cell and queues the call.
+const BOUNCED: usize = 7;
+
+const TAG_BITS: u32 = 3;
+const TAG: usize = (1 << TAG_BITS) - 1;
+const ONE_CALL: usize = 1 << TAG_BITS;
+
+fn tag(word: usize) -> usize {
+    word & TAG
+}
+
+fn with(word: usize, tag: usize) -> usize {
+    (word & !TAG) | tag
+}
+
+/// Bytes of a cell's line left for the call and its answer.
+const PAYLOAD_WORDS: usize = 6;
+
+/// What a call ends in: the body's value, or its panic.
+pub(crate) type Outcome<R> = Result<R, Box<dyn Any + Send>>;
+
+/// A call's closure, then its outcome, in the same place.
+union Payload<F, R> {
+    func: ManuallyDrop<F>,
+    outcome: ManuallyDrop<Outcome<R>>,
+}
+
+/// Whether a call of `F` returning `R` travels in the cell itself.
+const fn fits<F, R>() -> bool {
+    size_of::<Payload<F, R>>() <= size_of::<[usize; PAYLOAD_WORDS]>()
+        && align_of::<Payload<F, R>>() <= align_of::<usize>()
+}
+
+#[repr(C, align(128))]
+struct Cell {
+    state: AtomicUsize,
+    /// Runs the call whose payload is at the address given, leaving the outcome
+    /// there (written by the caller that claimed the cell).
+    run: UnsafeCell<unsafe fn(*mut u8)>,
+    /// The call's `Payload`, or a pointer to it on the caller's stack.
+    payload: UnsafeCell<MaybeUninit<[usize; PAYLOAD_WORDS]>>,
+    /// The caller, when it parks (on the second line: only for slow calls).
+    parker: UnsafeCell<Option<Parker>>,
+}
+
+// SAFETY: the non-atomic fields are owned in turn, as the state word says. The
+// claiming caller writes `run`, `payload` and `parker` between its claim
+// (Acquire) and its `CALL` or `CALL_PARKED` (Release); the arming thread reads
+// them and writes the answer in `payload` only after it observed that (Acquire),
+// and before its `DONE` (Release); the caller reads the answer after it observed
+// `DONE` (Acquire), and releases the cell (Release) before anyone may claim it
+// again. Every other field is atomic.
+unsafe impl Sync for Cell {}
+
+impl Cell {
+    fn new() -> Cell {
+        Cell {
+            state: AtomicUsize::new(EMPTY),
+            run: UnsafeCell::new(run_nothing),
+            payload: UnsafeCell::new(MaybeUninit::uninit()),
+            parker: UnsafeCell::new(None),
+        }
+    }
+
+    fn payload(&self) -> *mut u8 {
+        self.payload.get().cast()
+    }
+
+    /// The caller's wait for the answer to `call` (its `CALL` word): it spins,
+    /// as long as a caller whose job runs does, then parks. Returns the word
+    /// that ended the wait (`DONE`, `DONE_LAST` or `BOUNCED`).
+    fn wait(&self, call: usize, spin: Duration) -> usize {
+        let ended = |word: usize| tag(word) >= DONE;
+        let mut word = call;
+        if spin_until(spin * (1 + TAKEN_SPIN_FACTOR), || {
+            word = self.state.load(Ordering::Acquire);
+            ended(word)
+        }) {
+            return word;
+        }
+        let parker = Parker::current();
+        // SAFETY: the caller owns `parker` while the state is `CALL` (see the Sync
+        // impl): the thread reads it only after it sees `CALL_PARKED`.
+        unsafe { *self.parker.get() = Some(parker.clone()) };
+        let parked = with(call, CALL_PARKED);
+        let word =
+            match self
+                .state
+                .compare_exchange(call, parked, Ordering::Release, Ordering::Acquire)
+            {
+                Err(word) => word, // answered meanwhile
+                Ok(_) => loop {
+                    // `park` can return spuriously, or for an older unpark.
+                    let word = self.state.load(Ordering::Acquire);
+                    if ended(word) {
+                        break word;
+                    }
+                    parker.park();
+                },
+            };
+        // SAFETY: the thread read the parker (if it did) before it ended the wait.
+        unsafe { *self.parker.get() = None };
+        word
+    }
+}
+
+/// A no-op for a cell that never carried a call.
+unsafe fn run_nothing(_: *mut u8) {}
+
+/// Runs the call whose `Payload<F, R>` is at `payload` and leaves the outcome
+/// there.
+///
+/// # Safety
+/// `payload` holds a `Payload` with its `func` set, which nothing else touches
+/// until the cell says `DONE`.
+unsafe fn run_here<F: FnOnce() -> R, R>(payload: *mut u8) {
+    let payload = payload.cast::<Payload<F, R>>();
+    // SAFETY: the closure is there (the contract); read once, then replaced by
+    // the outcome.
+    unsafe {
+        let func = ManuallyDrop::into_inner(ptr::read(&(*payload).func));
+        let outcome = panic::catch_unwind(AssertUnwindSafe(func));
+        payload.write(Payload {
+            outcome: ManuallyDrop::new(outcome),
+        });
+    }
+}
+
+/// As [`run_here`], for a payload on the caller's stack whose address is in the
+/// cell.
+///
+/// # Safety
+/// `payload` holds the address of such a `Payload`, alive until `DONE`.
+unsafe fn run_there<F: FnOnce() -> R, R>(payload: *mut u8) {
+    // SAFETY: the contract.
+    unsafe { run_here::<F, R>(payload.cast::<*mut u8>().read()) }
+}
+
+/// A pool's hand-off cells.
+pub(crate) struct Cells {
+    cells: Box<[Cell]>,
+}
+
+/// The cells a thread has armed, and where it looks first for the next call.
+#[derive(Default)]
+pub(crate) struct Armed {
+    cells: u32,
+    next: usize,
+}
+
+impl Armed {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.cells == 0
+    }
+
+    fn count(&self) -> usize {
+        self.cells.count_ones() as usize
+    }
+
+    fn has(&self, cell: usize) -> bool {
+        self.cells & (1 << cell) != 0
+    }
+
+    fn add(&mut self, cell: usize) {
+        self.cells |= 1 << cell;
+    }
+
+    fn remove(&mut self, cell: usize) {
+        self.cells &= !(1 << cell);
+    }
+
+    /// Its cells, starting where the last look stopped (so that no caller's
+    /// call waits behind others' again and again).
+    fn in_turn(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..CELLS)
+            .map(move |i| (self.next + i) % CELLS)
+            .filter(move |&cell| self.has(cell))
+    }
+}
+
+/// A call found in an armed cell, for its thread to run and answer.
+pub(crate) struct Taken {
+    cell: usize,
+    word: usize,
+}
+
+thread_local! {
+    /// The cell a thread last called through: where it looks first (callers on
+    /// different threads then mostly use different cells).
+    static HINT: std::cell::Cell<usize> = {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        std::cell::Cell::new(NEXT.fetch_add(1, Ordering::Relaxed) % CELLS)
+    };
+}
+
+impl Cells {
+    pub(crate) fn new() -> Cells {
+        Cells {
+            cells: (0..CELLS).map(|_| Cell::new()).collect(),
+        }
+    }
+
+    // The caller's side.
+
+    /// Runs `f` through an armed cell and returns its outcome; `Err(f)` if no
+    /// thread serves a cell (or none freed up within `spin`), or if the thread
+    /// gave the call back: queue it.
+    pub(crate) fn call<F, R>(&self, f: F, spin: Duration) -> Result<Outcome<R>, F>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        let Some((cell, claimed)) = self.claim(spin) else {
+            return Err(f);
+        };
+        let mut outside = MaybeUninit::<Payload<F, R>>::uninit();
+        let at: *mut Payload<F, R> = if fits::<F, R>() {
+            cell.payload().cast()
+        } else {
+            outside.as_mut_ptr()
+        };
+        // SAFETY: the claim made the cell's fields ours until we say `CALL`;
+        // `at` is either in the cell, or `outside`, which stays in this frame
+        // unmoved until the cell's answer: nothing below returns before it, and
+        // nothing below can unwind.
+        unsafe {
+            at.write(Payload {
+                func: ManuallyDrop::new(f),
+            });
+            if fits::<F, R>() {
+                *cell.run.get() = run_here::<F, R>;
+            } else {
+                cell.payload().cast::<*mut Payload<F, R>>().write(at);
+                *cell.run.get() = run_there::<F, R>;
+            }
+        }
+        let call = with(claimed, CALL);
+        let ended =
+            match cell
+                .state
+                .compare_exchange(claimed, call, Ordering::Release, Ordering::Acquire)
+            {
+                Ok(_) => cell.wait(call, spin),
+                Err(bounced) => bounced, // given up while we wrote
+            };
+        if tag(ended) == BOUNCED {
+            // SAFETY: never run: the closure is still where we wrote it, ours again.
+            let f = unsafe { ManuallyDrop::into_inner(ptr::read(&(*at).func)) };
+            // Not a call carried after all.
+            cell.state
+                .store(with(ended, EMPTY).wrapping_sub(ONE_CALL), Ordering::Release);
+            return Err(f);
+        }
+        // SAFETY: answered: the outcome replaced the closure, and is ours.
+        let outcome = unsafe { ManuallyDrop::into_inner(ptr::read(&(*at).outcome)) };
+        let rearmed = tag(ended) == DONE
+            && cell
+                .state
+                .compare_exchange(
+                    ended,
+                    with(ended, WAITING),
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                )
+                .is_ok();
+        if !rearmed {
+            // DONE_LAST, maybe set while we read: the thread gave the cell up.
+            cell.state.store(with(ended, EMPTY), Ordering::Release);
+        }
+        Ok(outcome)
+    }
+
+    /// Claims an armed cell, the caller's last one first. If every armed cell is
+    /// busy, waits for one up to `spin`. `None` if no cell is armed, or none
+    /// freed up.
+    fn claim(&self, spin: Duration) -> Option<(&Cell, usize)> {
+        let hint = HINT.with(std::cell::Cell::get);
+        let mut claimed = None;
+        let mut try_all = || {
+            let mut armed = false;
+            for i in 0..CELLS {
+                let at = (hint + i) % CELLS;
+                let cell = &self.cells[at];
+                let word = cell.state.load(Ordering::Relaxed);
+                match tag(word) {
+                    WAITING => {
+                        armed = true;
+                        let mine = with(word + ONE_CALL, CLAIMED);
+                        if cell
+                            .state
+                            .compare_exchange(word, mine, Ordering::Acquire, Ordering::Relaxed)
+                            .is_ok()
+                        {
+                            HINT.with(|hint| hint.set(at));
+                            claimed = Some((cell, mine));
+                            return true;
+                        }
+                    }
+                    CLAIMED | CALL | CALL_PARKED | DONE => armed = true,
+                    _ => {}
+                }
+            }
+            // Done looking when no thread serves any cell.
+            !armed
+        };
+        if try_all() {
+            return claimed;
+        }
+        spin_until(spin, &mut try_all);
+        claimed
+    }
+
+    // The arming thread's side.
+
+    /// Arms cells that nobody serves, until the thread has `wanted` (at most
+    /// [`CELLS`]). Returns whether it has any.
+    pub(crate) fn arm(&self, armed: &mut Armed, wanted: usize) -> bool {
+        let mut at = armed.next;
+        for _ in 0..CELLS {
+            if armed.count() >= wanted {
+                break;
+            }
+            let cell = &self.cells[at];
+            let word = cell.state.load(Ordering::Relaxed);
+            if tag(word) == EMPTY
+                && !armed.has(at)
+                && cell
+                    .state
+                    .compare_exchange(
+                        word,
+                        with(word, WAITING),
+                        Ordering::AcqRel,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+            {
+                armed.add(at);
+            }
+            at = (at + 1) % CELLS;
+        }
+        !armed.is_empty()
+    }
+
+    /// Gives up cells beyond `wanted` that wait for a call (the cell called
+    /// through last is kept longest).
+    pub(crate) fn trim(&self, armed: &mut Armed, wanted: usize) {
+        let mut at = armed.next;
+        while armed.count() > wanted && at < armed.next + CELLS {
+            let index = at % CELLS;
+            let cell = &self.cells[index];
+            let word = cell.state.load(Ordering::Relaxed);
+            if armed.has(index)
+                && tag(word) == WAITING
+                && cell
+                    .state
+                    .compare_exchange(word, with(word, EMPTY), Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            {
+                armed.remove(index);
+            }
+            at += 1;
+        }
+    }
+
+    /// Whether a call waits in one of the thread's cells.
+    pub(crate) fn has_call(&self, armed: &Armed) -> bool {
+        armed.in_turn().any(|at| {
+            matches!(
+                tag(self.cells[at].state.load(Ordering::Relaxed)),
+                CALL | CALL_PARKED
+            )
+        })
+    }
+
+    /// The next call waiting in one of the thread's cells, taking them in turn.
+    pub(crate) fn take(&self, armed: &mut Armed) -> Option<Taken> {
+        let taken = armed.in_turn().find_map(|cell| {
+            let word = self.cells[cell].state.load(Ordering::Acquire);
+            matches!(tag(word), CALL | CALL_PARKED).then_some(Taken { cell, word })
+        })?;
+        armed.next = (taken.cell + 1) % CELLS;
+        Some(taken)
+    }
+
+    /// Runs a call taken from a cell (it stays there, untouched by anyone else,
+    /// until [`Cells::answer`]).
+    pub(crate) fn run(&self, call: &Taken) {
+        let cell = &self.cells[call.cell];
+        // SAFETY: the caller said `CALL` after writing `run` and the payload
+        // (observed with Acquire in `take`), and waits for our answer.
+        unsafe { (*cell.run.get())(cell.payload()) }
+    }
+
+    /// Tells the caller its call ran. `last`: the thread gives the cell up.
+    pub(crate) fn answer(&self, call: Taken, armed: &mut Armed, last: bool) {
+        if last {
+            armed.remove(call.cell);
+        }
+        self.end(call, if last { DONE_LAST } else { DONE });
+    }
+
+    /// Gives a call back to its caller, unrun (it queues it).
+    pub(crate) fn bounce(&self, call: Taken, armed: &mut Armed) {
+        armed.remove(call.cell);
+        self.end(call, BOUNCED);
+    }
+
+    fn end(&self, call: Taken, how: usize) {
+        let cell = &self.cells[call.cell];
+        let ended = with(call.word, how);
+        if cell
+            .state
+            .compare_exchange(
+                with(call.word, CALL),
+                ended,
+                Ordering::Release,
+                Ordering::Acquire,
+            )
+            .is_ok()
+        {
+            return; // the caller spins: it sees the answer
+        }
+        // CALL_PARKED: the caller published its parker (Acquire above), and
+        // cannot leave before our store. Cloned before it: after it, the
+        // caller may clear it.
+        // SAFETY: see the Sync impl.
+        let parker = unsafe { (*cell.parker.get()).clone() };
+        cell.state.store(ended, Ordering::Release);
+        if let Some(parker) = parker {
+            parker.unpark();
+        }
+    }
+
+    /// Gives up every cell the thread armed. A call found in one is returned for
+    /// the thread to run or bounce (then call again); a caller still writing its
+    /// call gets it back to queue. `None`: all given up.
+    pub(crate) fn give_up(&self, armed: &mut Armed) -> Option<Taken> {
+        loop {
+            let at = armed.in_turn().next()?;
+            let cell = &self.cells[at];
+            let word = cell.state.load(Ordering::Acquire);
+            let to = match tag(word) {
+                WAITING => EMPTY,
+                DONE => DONE_LAST,
+                CLAIMED => BOUNCED,
+                CALL | CALL_PARKED => return Some(Taken { cell: at, word }),
+                _ => {
+                    // Not ours any more (cannot happen: only we give it up).
+                    armed.remove(at);
+                    continue;
+                }
+            };
+            if cell
+                .state
+                .compare_exchange(word, with(word, to), Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                armed.remove(at);
+            }
+        }
+    }
+
+    // For the pool's bookkeeping (never on a call's path).
+
+    /// Calls the cells have carried so far.
+    pub(crate) fn calls(&self) -> usize {
+        self.cells.iter().fold(0, |sum, cell| {
+            sum.wrapping_add(cell.state.load(Ordering::Relaxed) >> TAG_BITS)
+        })
+    }
+
+    /// Cells that hold a call now, waiting or running (each keeps its thread busy).
+    pub(crate) fn holding_calls(&self) -> usize {
+        self.cells
+            .iter()
+            .filter(|cell| matches!(tag(cell.state.load(Ordering::Relaxed)), CALL | CALL_PARKED))
+            .count()
+    }
+}
