@@ -34,8 +34,12 @@ fn rounds() -> usize {
         .unwrap_or(60)
 }
 
-/// Calls in one timed batch.
+/// Calls in one timed batch of one caller.
 const BATCH: u64 = 20_000;
+
+/// Calls in one timed batch of the callers' comparison: long enough that
+/// releasing the caller threads (a wake-up each) weighs little.
+const CALLERS_BATCH: u64 = 200_000;
 
 #[in_netns(ns)]
 fn attribute_call(ns: &NetNs, x: u64) -> std::io::Result<u64> {
@@ -64,30 +68,102 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-/// A mechanism's batches and their ratios to the floor (or the baseline) of
-/// the same round.
+/// Floors below this were measured with the two threads on neighbouring cores
+/// (about 65 ns on the machines measured), above it on distant ones (about
+/// 320 ns); the report gives the ratios of each kind of round apart.
+const NEAR_FLOOR_NS: f64 = 150.0;
+
+/// A mechanism's batches, each with the floor (or baseline) of its round.
 #[derive(Default)]
 struct Series {
-    times: Vec<f64>,
-    ratios: Vec<f64>,
+    rounds: Vec<(f64, f64)>,
+}
+
+/// Median time and median ratio of some rounds, with the lowest and highest
+/// ratio.
+struct Summary {
+    rounds: usize,
+    time: f64,
+    ratio: f64,
+    low: f64,
+    high: f64,
+}
+
+impl Summary {
+    fn of(rounds: &[(f64, f64)]) -> Option<Summary> {
+        if rounds.is_empty() {
+            return None;
+        }
+        let mut ratios: Vec<f64> = rounds.iter().map(|(base, time)| time / base).collect();
+        let ratio = median(&mut ratios);
+        let mut times: Vec<f64> = rounds.iter().map(|&(_, time)| time).collect();
+        Some(Summary {
+            rounds: rounds.len(),
+            time: median(&mut times),
+            ratio,
+            low: ratios[0],
+            high: ratios[ratios.len() - 1],
+        })
+    }
+
+    fn json(&self) -> String {
+        format!(
+            "{{\"rounds\": {}, \"median_ns\": {:.1}, \"ratio\": {:.3}, \"ratio_low\": {:.3}, \"ratio_high\": {:.3}}}",
+            self.rounds, self.time, self.ratio, self.low, self.high
+        )
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "median {:.1} ns, ratio {:.2} (from {:.2} to {:.2}) over {} rounds",
+            self.time, self.ratio, self.low, self.high, self.rounds
+        )
+    }
 }
 
 impl Series {
     fn add(&mut self, time: f64, baseline: f64) {
-        self.times.push(time);
-        self.ratios.push(time / baseline);
+        self.rounds.push((baseline, time));
     }
 
-    /// `(median time, median ratio, lowest ratio, highest ratio)`.
-    fn summary(&self) -> (f64, f64, f64, f64) {
-        let mut ratios = self.ratios.clone();
-        let ratio = median(&mut ratios);
-        (
-            median(&mut self.times.clone()),
-            ratio,
-            ratios[0],
-            ratios[ratios.len() - 1],
-        )
+    /// Every round, then the rounds of a near floor, then those of a far one
+    /// (`floors`: each round's floor).
+    fn summaries(&self, floors: &[f64]) -> [Option<Summary>; 3] {
+        let near = |near: bool| -> Vec<(f64, f64)> {
+            self.rounds
+                .iter()
+                .zip(floors)
+                .filter(|(_, &floor)| (floor < NEAR_FLOOR_NS) == near)
+                .map(|(&round, _)| round)
+                .collect()
+        };
+        [
+            Summary::of(&self.rounds),
+            Summary::of(&near(true)),
+            Summary::of(&near(false)),
+        ]
+    }
+}
+
+fn summaries_json(summaries: &[Option<Summary>; 3]) -> String {
+    let json =
+        |summary: &Option<Summary>| summary.as_ref().map_or("null".to_owned(), Summary::json);
+    format!(
+        "\"all\": {}, \"near\": {}, \"far\": {}",
+        json(&summaries[0]),
+        json(&summaries[1]),
+        json(&summaries[2])
+    )
+}
+
+fn print_summaries(name: &str, summaries: &[Option<Summary>; 3]) {
+    for (class, summary) in ["all rounds", "near floor", "far floor"]
+        .iter()
+        .zip(summaries)
+    {
+        if let Some(summary) = summary {
+            println!("{name} ({class}): {}", summary.text());
+        }
     }
 }
 
@@ -139,10 +215,10 @@ fn main() {
                 series.add(time, floor_ns);
             }
             let per_call = |elapsed: Duration, calls: u64| elapsed.as_nanos() as f64 / calls as f64;
-            one(BATCH / 4);
-            let one_ns = per_call(one(BATCH), BATCH);
-            eight(BATCH / 4);
-            let eight_ns = per_call(eight(BATCH), BATCH.div_ceil(8) * 8);
+            one(BATCH);
+            let one_ns = per_call(one(CALLERS_BATCH), CALLERS_BATCH);
+            eight(BATCH);
+            let eight_ns = per_call(eight(CALLERS_BATCH), CALLERS_BATCH.div_ceil(8) * 8);
             one_caller.push(one_ns);
             eight_callers.add(eight_ns, one_ns);
         }
@@ -157,30 +233,33 @@ fn main() {
                 .map(|name| name.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
-    let floor_median = median(&mut floors);
-    let (floor_low, floor_high) = (floors[0], floors[floors.len() - 1]);
+    let floor_summaries = {
+        let mut floor_series = Series::default();
+        for &floor in &floors {
+            floor_series.add(floor, floor);
+        }
+        floor_series.summaries(&floors)
+    };
     println!("{rounds} rounds of {BATCH} calls each, CPU: {cpu}");
-    println!(
-        "spin_slot_floor: median {floor_median:.1} ns (from {floor_low:.1} to {floor_high:.1} ns)"
-    );
+    print_summaries("spin_slot_floor", &floor_summaries);
     let mut rows = Vec::new();
     for (name, series) in &back_to_back {
-        let (time, ratio, low, high) = series.summary();
-        println!(
-            "{name}: median {time:.1} ns; ÷ the floor of its round: median {ratio:.2} (from {low:.2} to {high:.2})"
-        );
+        let summaries = series.summaries(&floors);
+        print_summaries(name, &summaries);
         rows.push(format!(
-            "{{\"name\": \"{name}\", \"median_ns\": {time:.1}, \"ratio\": {ratio:.3}, \"ratio_low\": {low:.3}, \"ratio_high\": {high:.3}}}"
+            "{{\"name\": \"{name}\", {}}}",
+            summaries_json(&summaries)
         ));
     }
     let one_median = median(&mut one_caller.clone());
-    let (eight_time, eight_ratio, eight_low, eight_high) = eight_callers.summary();
-    println!(
-        "1 caller: median {one_median:.1} ns per call; 8 callers: median {eight_time:.1} ns per call; 8 ÷ 1 per round: median {eight_ratio:.2} (from {eight_low:.2} to {eight_high:.2})"
-    );
+    let eight = eight_callers.summaries(&floors);
+    println!("1 caller: median {one_median:.1} ns per call");
+    print_summaries("8 callers ÷ 1 caller", &eight);
     let json = format!(
-        "{{\"cpu\": \"{cpu}\", \"rounds\": {rounds}, \"batch\": {BATCH}, \"floor_ns\": {floor_median:.1}, \"floor_low_ns\": {floor_low:.1}, \"floor_high_ns\": {floor_high:.1}, \"back_to_back\": [{}], \"one_caller_ns\": {one_median:.1}, \"eight_callers_ns\": {eight_time:.1}, \"eight_over_one\": {eight_ratio:.3}, \"eight_over_one_low\": {eight_low:.3}, \"eight_over_one_high\": {eight_high:.3}}}\n",
-        rows.join(", ")
+        "{{\"cpu\": \"{cpu}\", \"rounds\": {rounds}, \"batch\": {BATCH}, \"near_floor_ns\": {NEAR_FLOOR_NS}, \"floor\": {{{}}}, \"back_to_back\": [{}], \"one_caller_ns\": {one_median:.1}, \"eight_over_one\": {{{}}}}}\n",
+        summaries_json(&floor_summaries),
+        rows.join(", "),
+        summaries_json(&eight)
     );
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../ns-bench");
     let _ = std::fs::create_dir_all(&dir);

@@ -158,6 +158,31 @@ if not args.medians and os.path.exists(scale):
     print(f"| process RSS growth for 1000 namespaces | {s['rss_growth_mib']:.1f} MiB |")
     print(f"| CPU of {s['idle_threads']} idle runtime threads over 5 s | {s['idle_cpu_percent']:.2f} % of one CPU |")
 
+paired = os.path.join(target, "ns-bench", "paired.json")
+if not args.medians and os.path.exists(paired):
+    with open(paired) as f:
+        p = json.load(f)
+
+    def cell(summary, what):
+        if not summary:
+            return "(none)"
+        if what == "time":
+            return f"{fmt_time(summary['median_ns'])}"
+        return f"{summary['ratio']:.2f} ({summary['ratio_low']:.2f}–{summary['ratio_high']:.2f}, {summary['rounds']} rounds)"
+
+    near = p["near_floor_ns"]
+    print(f"### paired: each round's batch ÷ the floor measured right before it ({p['rounds']} rounds, CPU: {p['cpu']})\n")
+    print(f"A round's floor below {near:.0f} ns: its two threads were on neighbouring cores (\"near\"); above, on distant ones (\"far\").\n")
+    print("| mechanism | median, all rounds | ÷ floor, all rounds | ÷ floor, near rounds | ÷ floor, far rounds |")
+    print("|---|---:|---:|---:|---:|")
+    fl = p["floor"]
+    print(f"| spin_slot_floor | {cell(fl['all'], 'time')} | 1.00 | {cell(fl['near'], 'time')} (median) | {cell(fl['far'], 'time')} (median) |")
+    for row in p["back_to_back"]:
+        print(f"| {row['name']} | {cell(row['all'], 'time')} | {cell(row['all'], 'ratio')} | {cell(row['near'], 'ratio')} | {cell(row['far'], 'ratio')} |")
+    e = p["eight_over_one"]
+    print(f"\n8 callers against 1 caller (time per call ÷ one caller's, same round; 1 caller median {fmt_time(p['one_caller_ns'])}): "
+          f"all rounds {cell(e['all'], 'ratio')}; near {cell(e['near'], 'ratio')}; far {cell(e['far'], 'ratio')}\n")
+
 steady = os.path.join(target, "ns-bench", "steady.json")
 if not args.medians and os.path.exists(steady):
     with open(steady) as f:

@@ -1,5 +1,5 @@
 //! A body that moves its thread through code the attribute cannot see: by default
-//! the thread is found within 64 calls (or before it sleeps), retired and
+//! the thread is found within 64 calls of that body (or before it sleeps), retired and
 //! reported; in sealed mode the kernel refuses the move, and no call ever runs in
 //! the wrong place.
 

@@ -40,8 +40,8 @@
 //!   after another, unless the runtime was built with
 //!   [`Builder::dedicated_threads`].
 //! - A thread that a body moved (through `setns` the attribute cannot see) is found
-//!   before it sleeps or moves, or within 64 calls, retired and reported by
-//!   [`audit`].
+//!   before it sleeps or moves, or within 64 calls of that body, retired and
+//!   reported by [`audit`].
 //!
 //! # Beyond one network namespace
 //! - [`NetNs::run_async`] and `#[in_netns] async fn` run async bodies on a tokio

@@ -15,9 +15,13 @@
 //! another. A cell belongs to the thread that armed it until that thread gives
 //! it up (to sleep, to move, to leave, or because a body damaged it); only that
 //! thread runs calls from it, which is why taking a call needs no second
-//! compare-and-swap. A call the thread cannot run (it was damaged, or gave the
-//! cell up while the caller was still writing) goes back to its caller, which
-//! queues it instead.
+//! compare-and-swap. A call the thread cannot run (a body damaged the thread)
+//! goes back to its caller, which queues it instead.
+//!
+//! While a caller holds its cell (writing its call, reading its answer), only
+//! the caller changes the cell: a thread giving it up waits for it. So the
+//! caller's writes after its claim are plain stores, which do not wait for
+//! the cache line as a compare-and-swap does.
 
 use std::any::Any;
 use std::cell::UnsafeCell;
@@ -28,13 +32,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::latch::{spin_until, TAKEN_SPIN_FACTOR};
-use super::sync::{AtomicUsize, Parker};
+use super::sync::{self, AtomicUsize, Parker};
 
 /// Cells per pool: callers beyond this many at once queue. Enough for the
 /// callers of one target on a small machine; a call that finds every cell busy
 /// waits (spinning, `spin` at most) for one before it queues. (Two under loom:
-/// the protocol is the same, and every cell looked at multiplies the
-/// interleavings to explore.)
+/// every cell a caller looks at multiplies the interleavings to explore.)
 #[cfg(not(loom))]
 pub(crate) const CELLS: usize = 8;
 #[cfg(loom)]
@@ -57,7 +60,7 @@ const CALL_PARKED: usize = 4;
 const DONE: usize = 5;
 /// The answer is here, and the thread gave the cell up: the caller empties it.
 const DONE_LAST: usize = 6;
-/// The thread gave the cell up without running the call: the caller takes its
+/// The thread cannot run the call (a body damaged it): the caller takes its
 /// closure back, empties the cell and queues the call.
 const BOUNCED: usize = 7;
 
@@ -126,6 +129,35 @@ impl Cell {
         self.payload.get().cast()
     }
 
+    /// Compare-and-swap of the state.
+    fn cas(
+        &self,
+        from: usize,
+        to: usize,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<usize, usize> {
+        self.state.compare_exchange(from, to, success, failure)
+    }
+
+    /// Moves the state on from `from`, which only the caller of this may change
+    /// now: a plain store. (Under loom, a swap that checks `from`: loom 0.7 may
+    /// order a plain store before a read-modify-write that came first,
+    /// tokio-rs/loom#254.)
+    fn set(&self, from: usize, to: usize) {
+        #[cfg(not(loom))]
+        {
+            let _ = from;
+            self.state.store(to, Ordering::Release);
+        }
+        #[cfg(loom)]
+        assert_eq!(
+            self.state.swap(to, Ordering::AcqRel),
+            from,
+            "a cell changed under its holder"
+        );
+    }
+
     /// The caller's wait for the answer to `call` (its `CALL` word): it spins,
     /// as long as a caller whose job runs does, then parks. Returns the word
     /// that ended the wait (`DONE`, `DONE_LAST` or `BOUNCED`).
@@ -143,24 +175,38 @@ impl Cell {
         // impl): the thread reads it only after it sees `CALL_PARKED`.
         unsafe { *self.parker.get() = Some(parker.clone()) };
         let parked = with(call, CALL_PARKED);
-        let word =
-            match self
-                .state
-                .compare_exchange(call, parked, Ordering::Release, Ordering::Acquire)
-            {
-                Err(word) => word, // answered meanwhile
-                Ok(_) => loop {
-                    // `park` can return spuriously, or for an older unpark.
-                    let word = self.state.load(Ordering::Acquire);
-                    if ended(word) {
-                        break word;
-                    }
-                    parker.park();
-                },
-            };
+        let word = match self.cas(call, parked, Ordering::Release, Ordering::Acquire) {
+            Err(word) => word, // answered meanwhile
+            Ok(_) => loop {
+                // `park` can return spuriously, or for an older unpark.
+                let word = self.state.load(Ordering::Acquire);
+                if ended(word) {
+                    break word;
+                }
+                parker.park();
+            },
+        };
         // SAFETY: the thread read the parker (if it did) before it ended the wait.
         unsafe { *self.parker.get() = None };
         word
+    }
+}
+
+/// Waits until the caller holding `cell` moves it on from `word` (CLAIMED: it
+/// writes its call; DONE: it reads its answer): a few instructions, unless the
+/// caller was preempted or stopped, so spin, then yield, then nap.
+fn wait_for_caller(cell: &Cell, word: usize) {
+    let mut looks = 0_u32;
+    while cell.state.load(Ordering::Acquire) == word {
+        looks += 1;
+        if cfg!(loom) || (64..1024).contains(&looks) {
+            sync::thread::yield_now();
+        } else if looks < 64 {
+            std::hint::spin_loop();
+        } else {
+            #[cfg(not(loom))]
+            std::thread::sleep(Duration::from_micros(100));
+        }
     }
 }
 
@@ -244,6 +290,7 @@ pub(crate) struct Taken {
     word: usize,
 }
 
+#[cfg(not(loom))]
 thread_local! {
     /// The cell a thread last called through: where it looks first (callers on
     /// different threads then mostly use different cells).
@@ -251,6 +298,12 @@ thread_local! {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         std::cell::Cell::new(NEXT.fetch_add(1, Ordering::Relaxed) % CELLS)
     };
+}
+
+// (Under loom, every run of a model must start alike.)
+#[cfg(loom)]
+loom::thread_local! {
+    static HINT: std::cell::Cell<usize> = std::cell::Cell::new(0);
 }
 
 impl Cells {
@@ -294,39 +347,24 @@ impl Cells {
                 *cell.run.get() = run_there::<F, R>;
             }
         }
+        // Plain stores, here and below: while the cell says CLAIMED or DONE, only
+        // its caller changes it (a thread giving it up waits for us), and a
+        // store, unlike a compare-and-swap, does not wait for the cache line.
         let call = with(claimed, CALL);
-        let ended =
-            match cell
-                .state
-                .compare_exchange(claimed, call, Ordering::Release, Ordering::Acquire)
-            {
-                Ok(_) => cell.wait(call, spin),
-                Err(bounced) => bounced, // given up while we wrote
-            };
+        cell.set(claimed, call);
+        let ended = cell.wait(call, spin);
         if tag(ended) == BOUNCED {
             // SAFETY: never run: the closure is still where we wrote it, ours again.
             let f = unsafe { ManuallyDrop::into_inner(ptr::read(&(*at).func)) };
             // Not a call carried after all.
-            cell.state
-                .store(with(ended, EMPTY).wrapping_sub(ONE_CALL), Ordering::Release);
+            cell.set(ended, with(ended, EMPTY).wrapping_sub(ONE_CALL));
             return Err(f);
         }
         // SAFETY: answered: the outcome replaced the closure, and is ours.
         let outcome = unsafe { ManuallyDrop::into_inner(ptr::read(&(*at).outcome)) };
-        let rearmed = tag(ended) == DONE
-            && cell
-                .state
-                .compare_exchange(
-                    ended,
-                    with(ended, WAITING),
-                    Ordering::Release,
-                    Ordering::Relaxed,
-                )
-                .is_ok();
-        if !rearmed {
-            // DONE_LAST, maybe set while we read: the thread gave the cell up.
-            cell.state.store(with(ended, EMPTY), Ordering::Release);
-        }
+        // Re-armed for its thread, unless the thread gave it up (DONE_LAST).
+        let next = if tag(ended) == DONE { WAITING } else { EMPTY };
+        cell.set(ended, with(ended, next));
         Ok(outcome)
     }
 
@@ -347,8 +385,7 @@ impl Cells {
                         armed = true;
                         let mine = with(word + ONE_CALL, CLAIMED);
                         if cell
-                            .state
-                            .compare_exchange(word, mine, Ordering::Acquire, Ordering::Relaxed)
+                            .cas(word, mine, Ordering::Acquire, Ordering::Relaxed)
                             .is_ok()
                         {
                             HINT.with(|hint| hint.set(at));
@@ -385,8 +422,7 @@ impl Cells {
             if tag(word) == EMPTY
                 && !armed.has(at)
                 && cell
-                    .state
-                    .compare_exchange(
+                    .cas(
                         word,
                         with(word, WAITING),
                         Ordering::AcqRel,
@@ -412,24 +448,13 @@ impl Cells {
             if armed.has(index)
                 && tag(word) == WAITING
                 && cell
-                    .state
-                    .compare_exchange(word, with(word, EMPTY), Ordering::AcqRel, Ordering::Relaxed)
+                    .cas(word, with(word, EMPTY), Ordering::AcqRel, Ordering::Relaxed)
                     .is_ok()
             {
                 armed.remove(index);
             }
             at += 1;
         }
-    }
-
-    /// Whether a call waits in one of the thread's cells.
-    pub(crate) fn has_call(&self, armed: &Armed) -> bool {
-        armed.in_turn().any(|at| {
-            matches!(
-                tag(self.cells[at].state.load(Ordering::Relaxed)),
-                CALL | CALL_PARKED
-            )
-        })
     }
 
     /// The next call waiting in one of the thread's cells, taking them in turn.
@@ -469,8 +494,7 @@ impl Cells {
         let cell = &self.cells[call.cell];
         let ended = with(call.word, how);
         if cell
-            .state
-            .compare_exchange(
+            .cas(
                 with(call.word, CALL),
                 ended,
                 Ordering::Release,
@@ -485,37 +509,42 @@ impl Cells {
         // caller may clear it.
         // SAFETY: see the Sync impl.
         let parker = unsafe { (*cell.parker.get()).clone() };
-        cell.state.store(ended, Ordering::Release);
+        cell.set(with(call.word, CALL_PARKED), ended);
         if let Some(parker) = parker {
             parker.unpark();
         }
     }
 
     /// Gives up every cell the thread armed. A call found in one is returned for
-    /// the thread to run or bounce (then call again); a caller still writing its
-    /// call gets it back to queue. `None`: all given up.
+    /// the thread to run or bounce (then call again); a cell whose caller is
+    /// writing its call or reading its answer is given up once the caller is
+    /// done with that. `None`: all given up.
     pub(crate) fn give_up(&self, armed: &mut Armed) -> Option<Taken> {
         loop {
-            let at = armed.in_turn().next()?;
+            let Some(at) = armed.in_turn().next() else {
+                // loom keeps the last 7 values of an atomic only, and orders
+                // read-modify-writes wrongly past that: arm the next cell next
+                // time, so that no cell is armed and given up more than that in
+                // one model run.
+                if cfg!(loom) {
+                    armed.next = (armed.next + 1) % CELLS;
+                }
+                return None;
+            };
             let cell = &self.cells[at];
             let word = cell.state.load(Ordering::Acquire);
-            let to = match tag(word) {
-                WAITING => EMPTY,
-                DONE => DONE_LAST,
-                CLAIMED => BOUNCED,
-                CALL | CALL_PARKED => return Some(Taken { cell: at, word }),
-                _ => {
-                    // Not ours any more (cannot happen: only we give it up).
-                    armed.remove(at);
-                    continue;
+            match tag(word) {
+                WAITING => {
+                    if cell
+                        .cas(word, with(word, EMPTY), Ordering::AcqRel, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        armed.remove(at);
+                    }
                 }
-            };
-            if cell
-                .state
-                .compare_exchange(word, with(word, to), Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-            {
-                armed.remove(at);
+                CALL | CALL_PARKED => return Some(Taken { cell: at, word }),
+                CLAIMED | DONE => wait_for_caller(cell, word),
+                _ => armed.remove(at), // not ours any more (cannot happen)
             }
         }
     }

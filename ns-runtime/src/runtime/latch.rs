@@ -139,24 +139,33 @@ impl Latch {
 /// already under way finishes within them), then yielding, so that on a machine with
 /// fewer cores than busy threads the thread we wait for gets to run. Returns whether
 /// `done` became true.
-pub(crate) fn spin_until(budget: Duration, mut done: impl FnMut() -> bool) -> bool {
+pub(crate) fn spin_until(budget: Duration, done: impl FnMut() -> bool) -> bool {
+    spin_until_timed(budget, done).0
+}
+
+/// As [`spin_until`]; also returns when it first read the clock, if it did (not
+/// in its first rounds: a `done` that comes soon costs no look at the clock).
+pub(crate) fn spin_until_timed(
+    budget: Duration,
+    mut done: impl FnMut() -> bool,
+) -> (bool, Option<Instant>) {
     const PURE_SPINS: u32 = 64;
     if budget.is_zero() {
-        return done();
+        return (done(), None);
     }
     for _ in 0..PURE_SPINS {
         if done() {
-            return true;
+            return (true, None);
         }
         std::hint::spin_loop();
     }
     let start = Instant::now();
     loop {
         if done() {
-            return true;
+            return (true, Some(start));
         }
         if start.elapsed() >= budget {
-            return false;
+            return (false, Some(start));
         }
         thread::yield_now();
     }

@@ -179,10 +179,12 @@ fn loom_the_last_handle_released_while_a_caller_of_another_target_calls() {
 }
 
 #[test]
-fn loom_a_queued_call_between_two_handed_calls_keeps_the_slot_open() {
-    // A caller that finds the slot taken queues; the thread runs the queued job
-    // between two jobs from the slot, and must keep the slot re-armed for the next.
-    model_bounded("loom_queued_between_handed", 2, || {
+fn loom_a_queued_call_between_two_handed_calls_keeps_serving_the_cells() {
+    // A caller that finds the cells taken queues; the thread runs the queued job
+    // between two calls from its cells, and must keep serving the cells after.
+    // (Bound 1: at 2, the cells' protocol makes this model run for more than
+    // half an hour; the other models explore it at 2.)
+    model_bounded("loom_queued_between_handed", 1, || {
         let rt = runtime(1, LONG);
         let net = anchor(NsKind::Net);
         assert_eq!(rt.call(&net, || 0).unwrap(), 0);

@@ -24,6 +24,7 @@ mod sched;
 #[cfg(not(loom))]
 mod seal;
 mod sync;
+mod ticks;
 mod worker;
 
 use std::fmt;

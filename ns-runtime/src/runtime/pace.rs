@@ -48,6 +48,12 @@ pub(crate) struct Pace {
     woken_after: Option<Duration>,
     /// The last two calls came back to back.
     back_to_back: bool,
+    /// The worker looked at the clock since its last job (while waiting, or
+    /// after a sleep). If not, the job was waiting for it: back to back.
+    clocked: bool,
+    /// `idle_since` is older than the last job (jobs that came back to back
+    /// were not timed): set it when next looking at the clock.
+    stale: bool,
 }
 
 impl Pace {
@@ -62,6 +68,8 @@ impl Pace {
             idle_since: Instant::now(),
             woken_after: None,
             back_to_back: false,
+            clocked: true,
+            stale: false,
         }
     }
 
@@ -71,20 +79,32 @@ impl Pace {
     }
 
     /// Whether calls come back to back: the last two ended within
-    /// [`BACK_TO_BACK`] of each other, without a sleep between (under loom,
-    /// always: the model explores several armed cells).
+    /// [`BACK_TO_BACK`] of each other, without a sleep between.
     pub(crate) fn back_to_back(&self) -> bool {
-        cfg!(loom) || self.back_to_back
+        self.back_to_back
     }
 
     /// How long the thread has been idle.
-    pub(crate) fn idle_for(&self) -> Duration {
+    pub(crate) fn idle_for(&mut self) -> Duration {
+        if std::mem::take(&mut self.stale) {
+            self.idle_since = Instant::now();
+        }
         self.idle_since.elapsed()
+    }
+
+    /// The thread, waiting for a call, looked at the clock (at `now`) for the
+    /// first time since its last job.
+    pub(crate) fn waiting_since(&mut self, now: Instant) {
+        if std::mem::take(&mut self.stale) {
+            self.idle_since = now;
+        }
+        self.clocked = true;
     }
 
     /// The thread was woken from a sleep.
     pub(crate) fn woken(&mut self) {
-        self.woken_after = Some(self.idle_since.elapsed());
+        self.woken_after = Some(self.idle_for());
+        self.clocked = true;
     }
 
     /// The thread finished a job. Returns whether calls are sparse (it will not
@@ -93,6 +113,15 @@ impl Pace {
         if cfg!(loom) {
             // Decisions on wall-clock time would make the model's executions
             // differ from one another; loom explores the spin as a branch anyway.
+            return false;
+        }
+        if !std::mem::take(&mut self.clocked) {
+            // The job waited for the thread: calls come back to back, the
+            // window stays as it is, and nothing here needs the time (a look
+            // at the clock costs about a third of a hand-off).
+            self.back_to_back = true;
+            self.last_job_end = None;
+            self.stale = true;
             return false;
         }
         let now = Instant::now();
@@ -124,26 +153,51 @@ mod tests {
         Pace::new(&Config::default())
     }
 
+    /// As `woken`, after a sleep of `idle`.
+    fn woken_after(pace: &mut Pace, idle: Duration) {
+        pace.woken_after = Some(idle);
+        pace.clocked = true;
+    }
+
     #[test]
     fn a_call_after_a_long_sleep_stops_the_spin_and_one_after_a_short_sleep_widens_it() {
         let mut pace = frugal();
         assert!(!pace.job_done());
         assert_eq!(pace.window(), Config::default().spin);
-        pace.woken_after = Some(Duration::from_micros(200));
+        woken_after(&mut pace, Duration::from_micros(200));
         assert!(pace.job_done());
         assert_eq!(pace.window(), Duration::ZERO);
-        pace.woken_after = Some(Duration::from_micros(20));
+        woken_after(&mut pace, Duration::from_micros(20));
         assert!(!pace.job_done());
         assert_eq!(pace.window(), Duration::from_micros(30));
         // Caught while spinning: the window holds until the thread sleeps.
         assert!(!pace.job_done());
         assert_eq!(pace.window(), Duration::from_micros(30));
+        assert!(pace.back_to_back());
+    }
+
+    #[test]
+    fn jobs_that_waited_for_the_thread_read_no_clock_and_idleness_counts_from_the_next_wait() {
+        let mut pace = frugal();
+        pace.job_done();
+        let before = Instant::now();
+        // Jobs that came while the thread was busy: not timed.
+        for _ in 0..3 {
+            assert!(!pace.job_done());
+        }
+        assert!(pace.back_to_back() && pace.stale);
+        // Its idleness counts from its next look at the clock, not from the
+        // last job it timed.
+        std::thread::sleep(Duration::from_millis(20));
+        pace.waiting_since(Instant::now());
+        assert!(pace.idle_for() < Duration::from_millis(20));
+        assert!(pace.idle_since > before);
     }
 
     #[test]
     fn the_window_never_exceeds_the_sparse_limit() {
         let mut pace = frugal();
-        pace.woken_after = Some(Duration::from_micros(49));
+        woken_after(&mut pace, Duration::from_micros(49));
         pace.job_done();
         assert_eq!(pace.window(), SPARSE_AFTER);
     }

@@ -17,9 +17,10 @@ use std::time::Duration;
 
 use super::cells::{Armed, Cells, Taken, CELLS};
 use super::job::{JobRef, StackJob};
-use super::latch::spin_until;
+use super::latch::spin_until_timed;
 use super::sched::{Instead, Sleeper};
 use super::sync::{self, AtomicBool, AtomicUsize, Mutex, MutexGuard};
+use super::ticks::{self, Tick};
 use super::worker::{Look, Worker};
 use super::{place, Shared};
 use crate::error::{Error, Result};
@@ -454,12 +455,14 @@ impl Pool {
         job
     }
 
-    /// Runs a job taken from the queue and tells its owner.
+    /// Runs a job taken from the queue and tells its owner. Returns when the
+    /// body began.
     ///
     /// `counted`: whether the worker is counted as awake for the runtime's
     /// demands; it is from the end of the body on.
-    fn run_job(&self, job: JobRef, counted: &mut bool) {
+    fn run_job(&self, job: JobRef, counted: &mut bool) -> Tick {
         self.hot.busy.fetch_add(1, Ordering::Relaxed);
+        let began = ticks::now();
         // SAFETY: a job in the queue is alive until released (its owner waits on
         // the latch), and was taken from there exactly once.
         unsafe {
@@ -473,13 +476,17 @@ impl Pool {
         self.hot.completed.fetch_add(1, Ordering::Relaxed);
         // SAFETY: run above; not touched after this.
         unsafe { job.release() };
+        began
     }
 
-    /// Runs a call from one of the worker's cells and answers it.
-    fn answer(&self, call: Taken, armed: &mut Armed, counted: &mut bool) {
+    /// Runs a call from one of the worker's cells and answers it. Returns when
+    /// the body began.
+    fn answer(&self, call: Taken, armed: &mut Armed, counted: &mut bool) -> Tick {
+        let began = ticks::now();
         self.cells.run(&call);
         self.count_awake(counted);
         self.cells.answer(call, armed, self.is_leaving());
+        began
     }
 
     /// Counts the worker as awake for the runtime, at the end of a body and
@@ -511,42 +518,40 @@ impl Pool {
         let mut counted = false;
         let mut armed = Armed::default();
         let next = loop {
-            let served = if let Some(call) = self.cells.take(&mut armed) {
-                self.answer(call, &mut armed, &mut counted);
-                true
+            let began = if let Some(call) = self.cells.take(&mut armed) {
+                Some(self.answer(call, &mut armed, &mut counted))
             } else if let Some(job) = self.pop() {
                 // Busy with queued jobs (callers are waiting here): not awake for
                 // other targets' demands, which must not wait behind them.
                 if std::mem::take(&mut counted) {
                     sched.stop_awake();
                 }
-                self.run_job(job, &mut counted);
-                true
-            } else if self.wait(worker, &mut armed, &mut counted) {
+                Some(self.run_job(job, &mut counted))
+            } else if let Some(call) = self.wait(worker, &mut armed, &mut counted) {
+                Some(self.answer(call, &mut armed, &mut counted))
+            } else if self.hot.queued.load(Ordering::Acquire) > 0 {
                 continue;
-            } else if let Some(call) = self.cells.give_up(&mut armed) {
-                // A call came as the cells were given up: serve on.
-                self.answer(call, &mut armed, &mut counted);
-                true
             } else {
-                false
+                // Give the cells up; a call that came meanwhile is served.
+                self.cells
+                    .give_up(&mut armed)
+                    .map(|call| self.answer(call, &mut armed, &mut counted))
             };
-            if served {
+            if let Some(began) = began {
                 if worker.pace.job_done() {
                     // Calls are sparse: the caller just woken (or preempted by
                     // us) often waits for this CPU; everything else can wait.
                     sync::thread::yield_now();
                 }
-                if !worker.still_in(self, Look::AfterCall) {
+                if !worker.after_call(self, began) {
                     self.bounce_all(&mut armed);
                     break Next::Retire;
                 }
                 continue;
             }
-            // Idle, every cell given up.
-            if self.hot.queued.load(Ordering::Acquire) > 0 {
-                continue;
-            }
+            // Idle, every cell given up. (A job queued meanwhile is found under
+            // the lock, before sleeping.)
+            //
             // Still counted as awake (if it was): a demand coming now is taken
             // before sleeping, rather than met with a thread started for it.
             if self.is_leaving() {
@@ -575,14 +580,14 @@ impl Pool {
     /// Arms cells (every cell while calls come back to back, else one: a call
     /// in a cell waits for that cell's worker, and slow bodies are better met
     /// by more workers, through the queue) and spins for as long as the pace
-    /// says, until a call comes to one of them, a job is queued, the target is
-    /// released or (for a worker that may move) another target asks for a
-    /// thread. Returns whether a call or a job waits.
-    fn wait(&self, worker: &Worker, armed: &mut Armed, counted: &mut bool) -> bool {
+    /// says, until a call comes to one of them (returned), a job is queued,
+    /// the target is released or (for a worker that may move) another target
+    /// asks for a thread.
+    fn wait(&self, worker: &mut Worker, armed: &mut Armed, counted: &mut bool) -> Option<Taken> {
         let wanted = if worker.pace.back_to_back() { CELLS } else { 1 };
         self.cells.trim(armed, wanted);
         if self.is_leaving() || !self.cells.arm(armed, wanted) {
-            return false; // (another worker serves every cell)
+            return None; // (another worker serves every cell)
         }
         let sched = &self.runtime.sched;
         let stealable = !self.dedicated;
@@ -590,12 +595,18 @@ impl Pool {
             sched.awake(1);
             *counted = true;
         }
-        let call_or_job =
-            || self.cells.has_call(armed) || self.hot.queued.load(Ordering::Relaxed) > 0;
-        spin_until(worker.pace.window(), || {
-            call_or_job() || self.is_leaving() || (stealable && sched.has_demand())
+        let mut call = None;
+        let (_, clocked) = spin_until_timed(worker.pace.window(), || {
+            call = self.cells.take(armed);
+            call.is_some()
+                || self.hot.queued.load(Ordering::Relaxed) > 0
+                || self.is_leaving()
+                || (stealable && sched.has_demand())
         });
-        call_or_job()
+        if let Some(since) = clocked {
+            worker.pace.waiting_since(since);
+        }
+        call
     }
 
     /// Gives every call in the worker's cells back to its caller, unrun, and the

@@ -10,6 +10,7 @@ use super::pool::{Next, Pool};
 use super::sched::Sleeper;
 #[cfg(loom)]
 use super::sync;
+use super::ticks::{self, Tick};
 use super::Shared;
 use crate::error::{Error, Result};
 use crate::registry::{self, Damage, Registration};
@@ -17,14 +18,14 @@ use crate::stats::{event, LiveThread};
 use crate::sys;
 
 /// A body may move its thread through code the attribute cannot see; a thread
-/// checks where it is before it sleeps and after this many calls at most.
+/// checks where it is before it sleeps, and at most this many calls after a
+/// body that may have moved it (one that took as long as a system call: see
+/// `ticks.rs`).
 pub(crate) const CHECK_EVERY: u32 = 64;
 
 /// When a worker looks at where it is ([`Worker::still_in`]).
 #[derive(Clone, Copy)]
 pub(crate) enum Look {
-    /// After each call: every [`CHECK_EVERY`] calls, all of it.
-    AfterCall,
     /// Before it may take another target's demand: only its namespaces (one
     /// `stat` per kind), so that a thread a body moved is retired, never
     /// reassigned; the fd table and fs struct are looked at before it sleeps.
@@ -39,7 +40,11 @@ pub(crate) struct Worker {
     sleeper: Sleeper,
     /// How long it spins for the next call when idle.
     pub(crate) pace: Pace,
-    calls_since_check: u32,
+    /// Calls since the first body after the last check that may have made a
+    /// system call (none: no body since could have moved the thread).
+    suspect_calls: Option<u32>,
+    /// See [`ticks::syscall_bar`].
+    syscall_bar: u64,
     /// This thread's id and its process's, for `kcmp` (a thread of a runtime
     /// never outlives a fork: only the forking thread goes on in the child).
     ids: (libc::pid_t, libc::pid_t),
@@ -54,7 +59,8 @@ impl Worker {
             place: Place::of_current_thread(),
             sleeper: Sleeper::new(),
             pace: Pace::new(config),
-            calls_since_check: 0,
+            suspect_calls: None,
+            syscall_bar: ticks::syscall_bar(),
             ids: (
                 nix::unistd::gettid().as_raw(),
                 nix::unistd::getpid().as_raw(),
@@ -67,25 +73,33 @@ impl Worker {
         self.sleeper.clone()
     }
 
+    /// Whether the thread is still fit to serve `pool` after a call whose body
+    /// began at `began`: looked at fully once [`CHECK_EVERY`] calls have run
+    /// since a body that may have moved it; nothing to look at after bodies too
+    /// short to have made a system call.
+    pub(crate) fn after_call(&mut self, pool: &Pool, began: Tick) -> bool {
+        let calls = match self.suspect_calls {
+            None if ticks::made_no_syscall(began, self.syscall_bar) => return true,
+            None => 1,
+            Some(calls) => calls + 1,
+        };
+        if calls < CHECK_EVERY {
+            self.suspect_calls = Some(calls);
+            return true;
+        }
+        self.still_in(pool, Look::BeforeSleeping)
+    }
+
     /// Whether the thread is still fit to serve `pool`: in its target, sharing
     /// the process's fd table and (unless it serves a mount namespace) fs struct.
-    /// Looked at every [`CHECK_EVERY`] calls, and when `look` says so.
     pub(crate) fn still_in(&mut self, pool: &Pool, look: Look) -> bool {
-        match look {
-            Look::AfterCall => {
-                self.calls_since_check += 1;
-                if self.calls_since_check < CHECK_EVERY {
-                    return true;
-                }
+        self.damage = match look {
+            Look::BeforeMoving => self.moved_away(pool),
+            Look::BeforeSleeping => {
+                self.suspect_calls = None;
+                self.find_damage(pool)
             }
-            Look::BeforeMoving => {
-                self.damage = self.moved_away(pool);
-                return self.damage.is_none();
-            }
-            Look::BeforeSleeping => {}
-        }
-        self.calls_since_check = 0;
-        self.damage = self.find_damage(pool);
+        };
         self.damage.is_none()
     }
 
