@@ -252,6 +252,8 @@ pub(crate) struct Cells {
 pub(crate) struct Armed {
     cells: u32,
     next: usize,
+    /// Counted among the pool's workers that arm cells (kept by the pool).
+    pub(crate) counted: bool,
 }
 
 impl Armed {

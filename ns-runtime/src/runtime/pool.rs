@@ -47,6 +47,8 @@ struct Hot {
     busy: AtomicUsize,
     /// Queued jobs finished so far (the cells count their own calls).
     completed: AtomicUsize,
+    /// Workers that hold armed cells: they share the cells between them.
+    arming: AtomicUsize,
 }
 
 pub(crate) struct Pool {
@@ -123,6 +125,7 @@ impl Pool {
                 queued: AtomicUsize::new(0),
                 busy: AtomicUsize::new(0),
                 completed: AtomicUsize::new(0),
+                arming: AtomicUsize::new(0),
             },
             leaving: AtomicBool::new(false),
             // Room for a few sleepers from the start: going to sleep never
@@ -533,8 +536,7 @@ impl Pool {
                 continue;
             } else {
                 // Give the cells up; a call that came meanwhile is served.
-                self.cells
-                    .give_up(&mut armed)
+                self.give_up(&mut armed)
                     .map(|call| self.answer(call, &mut armed, &mut counted))
             };
             if let Some(began) = began {
@@ -577,17 +579,26 @@ impl Pool {
         next
     }
 
-    /// Arms cells (every cell while calls come back to back, else one: a call
-    /// in a cell waits for that cell's worker, and slow bodies are better met
-    /// by more workers, through the queue) and spins for as long as the pace
+    /// Arms cells (while calls come back to back, its share of them, the
+    /// workers here sharing them all; else one: a call in a cell waits for that
+    /// cell's worker, and slow bodies are better met by more workers, through
+    /// the queue) and spins for as long as the pace
     /// says, until a call comes to one of them (returned), a job is queued,
     /// the target is released or (for a worker that may move) another target
     /// asks for a thread.
     fn wait(&self, worker: &mut Worker, armed: &mut Armed, counted: &mut bool) -> Option<Taken> {
-        let wanted = if worker.pace.back_to_back() { CELLS } else { 1 };
+        let wanted = if worker.pace.back_to_back() {
+            let others = self.hot.arming.load(Ordering::Relaxed) - usize::from(armed.counted);
+            CELLS / (others + 1).min(CELLS)
+        } else {
+            1
+        };
         self.cells.trim(armed, wanted);
         if self.is_leaving() || !self.cells.arm(armed, wanted) {
-            return None; // (another worker serves every cell)
+            return None; // (other workers serve every cell)
+        }
+        if !std::mem::replace(&mut armed.counted, true) {
+            self.hot.arming.fetch_add(1, Ordering::Relaxed);
         }
         let sched = &self.runtime.sched;
         let stealable = !self.dedicated;
@@ -612,9 +623,18 @@ impl Pool {
     /// Gives every call in the worker's cells back to its caller, unrun, and the
     /// cells up (the worker cannot serve this target any more).
     fn bounce_all(&self, armed: &mut Armed) {
-        while let Some(call) = self.cells.give_up(armed) {
+        while let Some(call) = self.give_up(armed) {
             self.cells.bounce(call, armed);
         }
+    }
+
+    /// Gives the worker's cells up (see [`Cells::give_up`]).
+    fn give_up(&self, armed: &mut Armed) -> Option<Taken> {
+        let call = self.cells.give_up(armed);
+        if call.is_none() && std::mem::take(&mut armed.counted) {
+            self.hot.arming.fetch_sub(1, Ordering::Relaxed);
+        }
+        call
     }
 
     /// Sleeps until woken or `timeout`, unless a job, a release or (for a worker
