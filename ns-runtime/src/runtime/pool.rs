@@ -20,7 +20,7 @@ use super::job::{JobRef, StackJob};
 use super::latch::spin_until_timed;
 use super::sched::{Instead, Sleeper};
 use super::sync::{self, AtomicBool, AtomicUsize, Mutex, MutexGuard};
-use super::ticks::{self, Tick};
+use super::ticks::{self, Span};
 use super::worker::{Look, Worker};
 use super::{place, Shared};
 use crate::error::{Error, Result};
@@ -459,11 +459,11 @@ impl Pool {
     }
 
     /// Runs a job taken from the queue and tells its owner. Returns when the
-    /// body began.
+    /// body began and ended.
     ///
     /// `counted`: whether the worker is counted as awake for the runtime's
     /// demands; it is from the end of the body on.
-    fn run_job(&self, job: JobRef, counted: &mut bool) -> Tick {
+    fn run_job(&self, job: JobRef, counted: &mut bool) -> Span {
         self.hot.busy.fetch_add(1, Ordering::Relaxed);
         let began = ticks::now();
         // SAFETY: a job in the queue is alive until released (its owner waits on
@@ -472,6 +472,7 @@ impl Pool {
             job.mark_taken();
             job.run();
         }
+        let body = Span(began, ticks::now());
         // Idle again before the owner can return and call again, so that it never
         // takes this worker for a busy one and asks for another.
         self.hot.busy.fetch_sub(1, Ordering::Relaxed);
@@ -479,17 +480,18 @@ impl Pool {
         self.hot.completed.fetch_add(1, Ordering::Relaxed);
         // SAFETY: run above; not touched after this.
         unsafe { job.release() };
-        began
+        body
     }
 
     /// Runs a call from one of the worker's cells and answers it. Returns when
-    /// the body began.
-    fn answer(&self, call: Taken, armed: &mut Armed, counted: &mut bool) -> Tick {
+    /// the body began and ended.
+    fn answer(&self, call: Taken, armed: &mut Armed, counted: &mut bool) -> Span {
         let began = ticks::now();
         self.cells.run(&call);
+        let body = Span(began, ticks::now());
         self.count_awake(counted);
         self.cells.answer(call, armed, self.is_leaving());
-        began
+        body
     }
 
     /// Counts the worker as awake for the runtime, at the end of a body and
@@ -521,7 +523,7 @@ impl Pool {
         let mut counted = false;
         let mut armed = Armed::default();
         let next = loop {
-            let began = if let Some(call) = self.cells.take(&mut armed) {
+            let body = if let Some(call) = self.cells.take(&mut armed) {
                 Some(self.answer(call, &mut armed, &mut counted))
             } else if let Some(job) = self.pop() {
                 // Busy with queued jobs (callers are waiting here): not awake for
@@ -539,13 +541,13 @@ impl Pool {
                 self.give_up(&mut armed)
                     .map(|call| self.answer(call, &mut armed, &mut counted))
             };
-            if let Some(began) = began {
+            if let Some(body) = body {
                 if worker.pace.job_done() {
                     // Calls are sparse: the caller just woken (or preempted by
                     // us) often waits for this CPU; everything else can wait.
                     sync::thread::yield_now();
                 }
-                if !worker.after_call(self, began) {
+                if !worker.after_call(self, body) {
                     self.bounce_all(&mut armed);
                     break Next::Retire;
                 }

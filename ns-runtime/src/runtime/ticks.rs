@@ -17,6 +17,10 @@ use std::sync::OnceLock;
 #[derive(Clone, Copy)]
 pub(crate) struct Tick(u64);
 
+/// When a body began and ended.
+#[derive(Clone, Copy)]
+pub(crate) struct Span(pub(crate) Tick, pub(crate) Tick);
+
 /// Reads the counter. Not ordered with the code around it: the bar leaves room
 /// for a reading taken a little early or late.
 #[inline]
@@ -40,12 +44,12 @@ pub(crate) fn syscall_bar() -> u64 {
     *BAR.get_or_init(measure_bar)
 }
 
-/// Whether a body that began at `start` (and has ended) took too short a time
-/// to have made a system call, against `bar` ([`syscall_bar`]).
+/// Whether a body that ran for `span` took too short a time to have made a
+/// system call, against `bar` ([`syscall_bar`]).
 #[inline]
-pub(crate) fn made_no_syscall(start: Tick, bar: u64) -> bool {
+pub(crate) fn made_no_syscall(span: Span, bar: u64) -> bool {
     // (A counter that went backwards wraps to a huge difference: not short.)
-    now().0.wrapping_sub(start.0) < bar
+    span.1 .0.wrapping_sub(span.0 .0) < bar
 }
 
 fn measure_bar() -> u64 {
@@ -80,20 +84,21 @@ mod tests {
         let bar = syscall_bar();
         if bar == 0 {
             // Not used on this machine: no body counts as too short.
-            assert!(!made_no_syscall(now(), bar));
+            assert!(!made_no_syscall(Span(now(), now()), bar));
             return;
         }
         for _ in 0..100 {
             let start = now();
             // SAFETY: as in `measure_bar`.
             unsafe { libc::getpid() };
-            assert!(!made_no_syscall(start, bar), "a system call timed as none");
+            let span = Span(start, now());
+            assert!(!made_no_syscall(span, bar), "a system call timed as none");
         }
         let short = (0..100)
             .filter(|_| {
                 let start = now();
                 std::hint::black_box(std::hint::black_box(3_u64).wrapping_mul(7));
-                made_no_syscall(start, bar)
+                made_no_syscall(Span(start, now()), bar)
             })
             .count();
         assert!(short > 90, "only {short} of 100 trivial bodies timed short");

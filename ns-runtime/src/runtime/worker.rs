@@ -10,7 +10,7 @@ use super::pool::{Next, Pool};
 use super::sched::Sleeper;
 #[cfg(loom)]
 use super::sync;
-use super::ticks::{self, Tick};
+use super::ticks::{self, Span};
 use super::Shared;
 use crate::error::{Error, Result};
 use crate::registry::{self, Damage, Registration};
@@ -74,12 +74,12 @@ impl Worker {
     }
 
     /// Whether the thread is still fit to serve `pool` after a call whose body
-    /// began at `began`: looked at fully once [`CHECK_EVERY`] calls have run
+    /// ran for `body`: looked at fully once [`CHECK_EVERY`] calls have run
     /// since a body that may have moved it; nothing to look at after bodies too
     /// short to have made a system call.
-    pub(crate) fn after_call(&mut self, pool: &Pool, began: Tick) -> bool {
+    pub(crate) fn after_call(&mut self, pool: &Pool, body: Span) -> bool {
         let calls = match self.suspect_calls {
-            None if ticks::made_no_syscall(began, self.syscall_bar) => return true,
+            None if ticks::made_no_syscall(body, self.syscall_bar) => return true,
             None => 1,
             Some(calls) => calls + 1,
         };
