@@ -2,9 +2,10 @@
 //!
 //! Layers, each using only those below it: `place` (where a thread is, how it
 //! moves) and `sched` (which thread goes where) under `pool` (the calls of one
-//! target: slot, queue, workers) and `worker` (a thread's life), with `anchor`
-//! (what the handles of one target share) on top. A call reads four files:
-//! `anchor.rs` (find the pool), `pool.rs` (hand off), `job.rs`, `latch.rs`.
+//! target: hand-off cells, queue, workers) and `worker` (a thread's life), with
+//! `anchor` (what the handles of one target share) on top. A call reads three
+//! files: `anchor.rs` (find the pool), `pool.rs` (`run`), `cells.rs` (the
+//! hand-off); a call that queues, `job.rs` and `latch.rs` too.
 
 mod anchor;
 #[cfg(not(loom))]
@@ -453,9 +454,11 @@ impl Builder {
     /// running spins on up to 10 times as long, and an idle thread's spin adapts:
     /// see [`Builder::max_idle_spin`]). Back-to-back calls then cost a
     /// hand-off (well under a microsecond) rather than two wake-ups, and a steady
-    /// call rate costs little CPU; zero parks at once. A caller that had to wake a
-    /// sleeping thread gives up its CPU once and parks, whatever the setting; one
-    /// whose call a thread moves to serve spins 4 times as long. See
+    /// call rate costs little CPU; zero parks at once. A caller that finds every
+    /// hand-off cell of its target busy waits up to `spin` for one before it
+    /// queues. A caller that had to wake a sleeping thread gives up its CPU once
+    /// and parks, whatever the setting; one whose call a thread moves to serve
+    /// spins 4 times as long. See
     /// [`Builder::latency_first`] and [`Builder::max_idle_spin`].
     ///
     /// ```
