@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use super::latch::{spin_until, TAKEN_SPIN_FACTOR};
 use super::sync::{self, AtomicUsize, Parker};
+use super::ticks::{self, Span};
 
 /// Cells per pool: callers beyond this many at once queue. Enough for the
 /// callers of one target on a small machine; a call that finds every cell busy
@@ -98,8 +99,9 @@ const fn fits<F, R>() -> bool {
 struct Cell {
     state: AtomicUsize,
     /// Runs the call whose payload is at the address given, leaving the outcome
-    /// there (written by the caller that claimed the cell).
-    run: UnsafeCell<unsafe fn(*mut u8)>,
+    /// there, and returns the body's span (written by the caller that claimed
+    /// the cell).
+    run: UnsafeCell<unsafe fn(*mut u8) -> Span>,
     /// The call's `Payload`, or a pointer to it on the caller's stack.
     payload: UnsafeCell<MaybeUninit<[usize; PAYLOAD_WORDS]>>,
     /// The caller, when it parks (on the second line: only for slow calls).
@@ -211,24 +213,27 @@ fn wait_for_caller(cell: &Cell, word: usize) {
 }
 
 /// A no-op for a cell that never carried a call.
-unsafe fn run_nothing(_: *mut u8) {}
+unsafe fn run_nothing(_: *mut u8) -> Span {
+    ticks::timed(|| ()).1
+}
 
 /// Runs the call whose `Payload<F, R>` is at `payload` and leaves the outcome
-/// there.
+/// there. Returns when the closure began and ended.
 ///
 /// # Safety
 /// `payload` holds a `Payload` with its `func` set, which nothing else touches
 /// until the cell says `DONE`.
-unsafe fn run_here<F: FnOnce() -> R, R>(payload: *mut u8) {
+unsafe fn run_here<F: FnOnce() -> R, R>(payload: *mut u8) -> Span {
     let payload = payload.cast::<Payload<F, R>>();
     // SAFETY: the closure is there (the contract); read once, then replaced by
     // the outcome.
     unsafe {
         let func = ManuallyDrop::into_inner(ptr::read(&(*payload).func));
-        let outcome = panic::catch_unwind(AssertUnwindSafe(func));
+        let (outcome, body) = ticks::timed(|| panic::catch_unwind(AssertUnwindSafe(func)));
         payload.write(Payload {
             outcome: ManuallyDrop::new(outcome),
         });
+        body
     }
 }
 
@@ -237,7 +242,7 @@ unsafe fn run_here<F: FnOnce() -> R, R>(payload: *mut u8) {
 ///
 /// # Safety
 /// `payload` holds the address of such a `Payload`, alive until `DONE`.
-unsafe fn run_there<F: FnOnce() -> R, R>(payload: *mut u8) {
+unsafe fn run_there<F: FnOnce() -> R, R>(payload: *mut u8) -> Span {
     // SAFETY: the contract.
     unsafe { run_here::<F, R>(payload.cast::<*mut u8>().read()) }
 }
@@ -470,8 +475,8 @@ impl Cells {
     }
 
     /// Runs a call taken from a cell (it stays there, untouched by anyone else,
-    /// until [`Cells::answer`]).
-    pub(crate) fn run(&self, call: &Taken) {
+    /// until [`Cells::answer`]). Returns when its body began and ended.
+    pub(crate) fn run(&self, call: &Taken) -> Span {
         let cell = &self.cells[call.cell];
         // SAFETY: the caller said `CALL` after writing `run` and the payload
         // (observed with Acquire in `take`), and waits for our answer.

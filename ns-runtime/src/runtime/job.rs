@@ -10,12 +10,13 @@ use std::cell::UnsafeCell;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::latch::Latch;
+use super::ticks::{self, Span};
 use crate::error::Error;
 
 /// A type-erased pointer to a [`StackJob`], as queued for a namespace thread.
 pub(crate) struct JobRef {
     data: *const (),
-    run: unsafe fn(*const ()),
+    run: unsafe fn(*const ()) -> Span,
     fail: unsafe fn(*const (), Error),
     latch: *const Latch,
 }
@@ -40,10 +41,11 @@ impl JobRef {
     }
 
     /// Runs the closure and stores its result (or panic). Does not release.
+    /// Returns when the closure began and ended.
     ///
     /// # Safety
     /// The job must not have been released, run or failed before.
-    pub(crate) unsafe fn run(&self) {
+    pub(crate) unsafe fn run(&self) -> Span {
         // SAFETY: forwarded from this function's contract.
         unsafe { (self.run)(self.data) }
     }
@@ -121,22 +123,22 @@ where
         }
     }
 
-    unsafe fn run(data: *const ()) {
+    unsafe fn run(data: *const ()) -> Span {
         // SAFETY: `data` came from `as_job_ref` on a live `Self`, whose owner keeps it
         // alive until the latch is set, and it is run once.
         let this = unsafe { &*data.cast::<Self>() };
         // SAFETY: only this, the single run, touches `func` and `result` until the
         // latch is set; the owner reads `result` only after that.
         let func = unsafe { (*this.func.get()).take() };
-        let result = match func {
-            Some(func) => match panic::catch_unwind(AssertUnwindSafe(func)) {
-                Ok(value) => JobResult::Done(value),
-                Err(payload) => JobResult::Panicked(payload),
-            },
-            None => unreachable_job(),
+        let Some(func) = func else { unreachable_job() };
+        let (outcome, body) = ticks::timed(|| panic::catch_unwind(AssertUnwindSafe(func)));
+        let result = match outcome {
+            Ok(value) => JobResult::Done(value),
+            Err(payload) => JobResult::Panicked(payload),
         };
         // SAFETY: as above.
         unsafe { *this.result.get() = Some(result) };
+        body
     }
 
     unsafe fn fail(data: *const (), err: Error) {

@@ -20,7 +20,7 @@ use super::job::{JobRef, StackJob};
 use super::latch::spin_until_timed;
 use super::sched::{Instead, Sleeper};
 use super::sync::{self, AtomicBool, AtomicUsize, Mutex, MutexGuard};
-use super::ticks::{self, Span};
+use super::ticks::Span;
 use super::worker::{Look, Worker};
 use super::{place, Shared};
 use crate::error::{Error, Result};
@@ -468,14 +468,12 @@ impl Pool {
     /// demands; it is from the end of the body on.
     fn run_job(&self, job: JobRef, counted: &mut bool) -> Span {
         self.hot.busy.fetch_add(1, Ordering::Relaxed);
-        let began = ticks::now();
         // SAFETY: a job in the queue is alive until released (its owner waits on
         // the latch), and was taken from there exactly once.
-        unsafe {
+        let body = unsafe {
             job.mark_taken();
-            job.run();
-        }
-        let body = Span(began, ticks::now());
+            job.run()
+        };
         // Idle again before the owner can return and call again, so that it never
         // takes this worker for a busy one and asks for another.
         self.hot.busy.fetch_sub(1, Ordering::Relaxed);
@@ -489,9 +487,7 @@ impl Pool {
     /// Runs a call from one of the worker's cells and answers it. Returns when
     /// the body began and ended.
     fn answer(&self, call: Taken, armed: &mut Armed, counted: &mut bool) -> Span {
-        let began = ticks::now();
-        self.cells.run(&call);
-        let body = Span(began, ticks::now());
+        let body = self.cells.run(&call);
         self.count_awake(counted);
         self.cells.answer(call, armed, self.is_leaving());
         body

@@ -37,6 +37,17 @@ pub(crate) fn now() -> Tick {
     }
 }
 
+/// Runs `body` and reads the counter right around it. Only the body: not the
+/// read of its closure nor the write of its answer, which may wait for a cache
+/// line its caller holds (on some CPUs a reading after a store waits for the
+/// store's line: 100 to 500 ticks, longer than a system call's bar).
+#[inline]
+pub(crate) fn timed<R>(body: impl FnOnce() -> R) -> (R, Span) {
+    let began = now();
+    let value = body();
+    (value, Span(began, now()))
+}
+
 /// Ticks below which a body made no system call; 0: not known here (every
 /// body may have).
 pub(crate) fn syscall_bar() -> u64 {
