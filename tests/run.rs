@@ -325,7 +325,76 @@ fn a_panic_in_a_large_call_comes_back_and_its_captures_are_dropped_once() {
     assert_eq!(ns.run(|| 5).unwrap(), 5);
 }
 
+/// The CPUs this process may run on.
+fn allowed_cpus() -> Vec<usize> {
+    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap();
+    (0..nix::sched::CpuSet::count())
+        .filter(|&cpu| set.is_set(cpu).unwrap_or(false))
+        .collect()
+}
+
+fn cpu_set(cpus: &[usize]) -> nix::sched::CpuSet {
+    let mut set = nix::sched::CpuSet::new();
+    for &cpu in cpus {
+        set.set(cpu).unwrap();
+    }
+    set
+}
+
+fn pin_this_thread(cpus: &[usize]) {
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &cpu_set(cpus)).unwrap();
+}
+
+fn this_cpu() -> usize {
+    // SAFETY: no arguments, no memory touched.
+    usize::try_from(unsafe { libc::sched_getcpu() }).unwrap()
+}
+
+/// Left alone, the scheduler keeps a caller and the runtime thread that serves it
+/// on one CPU for about 10 ms once it put them there (each call then waits for
+/// the caller to yield: about 7 µs); the thread moves off instead.
+fn a_thread_on_its_callers_cpu_moves_off_it() {
+    require_root!();
+    let cpus = allowed_cpus();
+    if cpus.len() < 2 {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "needs two CPUs (has {cpus:?})"
+        );
+        eprintln!("a_thread_on_its_callers_cpu_moves_off_it: needs two CPUs, has {cpus:?}");
+        return;
+    }
+    let ns = NetNs::create().unwrap();
+    thread::scope(|s| {
+        s.spawn(|| {
+            let mine = cpus[0];
+            pin_this_thread(&[mine]);
+            // The runtime thread onto the same CPU: a body pins it there, the next
+            // lets it run anywhere again (which leaves it where it is).
+            ns.run(|| pin_this_thread(&[mine])).unwrap();
+            ns.run(|| pin_this_thread(&cpus)).unwrap();
+            assert_eq!(ns.run(this_cpu).unwrap(), mine);
+            let shared = (0..2000)
+                .filter(|_| ns.run(this_cpu).unwrap() == mine)
+                .count();
+            assert!(
+                shared < 100,
+                "{shared} of 2000 calls ran on the caller's CPU"
+            );
+            let set = ns
+                .run(|| nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)))
+                .unwrap();
+            assert_eq!(
+                set.unwrap(),
+                cpu_set(&cpus),
+                "the thread's CPU set is as it was"
+            );
+        });
+    });
+}
+
 tests! {
+    a_thread_on_its_callers_cpu_moves_off_it,
     the_body_runs_inside_and_no_other_thread_moves,
     closures_and_results_of_every_size_come_back_whole_from_many_callers,
     a_panic_in_a_large_call_comes_back_and_its_captures_are_dropped_once,

@@ -31,7 +31,8 @@ use std::ptr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::latch::{spin_until, TAKEN_SPIN_FACTOR};
+use super::cpu;
+use super::latch::{spin_until, spin_until_timed, TAKEN_SPIN_FACTOR};
 use super::sync::{self, AtomicUsize, Parker};
 use super::ticks::{self, Span};
 
@@ -106,6 +107,10 @@ struct Cell {
     payload: UnsafeCell<MaybeUninit<[usize; PAYLOAD_WORDS]>>,
     /// The caller, when it parks (on the second line: only for slow calls).
     parker: UnsafeCell<Option<Parker>>,
+    /// 1 + the CPU of a caller that had to yield it for its answer, for the
+    /// thread to see whether it shares that CPU (`cpu.rs`); 0: none. (Second
+    /// line: written only after slow calls.)
+    crowded_on: AtomicUsize,
 }
 
 // SAFETY: the non-atomic fields are owned in turn, as the state word says. The
@@ -124,6 +129,7 @@ impl Cell {
             run: UnsafeCell::new(run_nothing),
             payload: UnsafeCell::new(MaybeUninit::uninit()),
             parker: UnsafeCell::new(None),
+            crowded_on: AtomicUsize::new(0),
         }
     }
 
@@ -166,10 +172,14 @@ impl Cell {
     fn wait(&self, call: usize, spin: Duration) -> usize {
         let ended = |word: usize| tag(word) >= DONE;
         let mut word = call;
-        if spin_until(spin * (1 + TAKEN_SPIN_FACTOR), || {
+        let (answered, yielded) = spin_until_timed(spin * (1 + TAKEN_SPIN_FACTOR), || {
             word = self.state.load(Ordering::Acquire);
             ended(word)
-        }) {
+        });
+        if answered {
+            if yielded.is_some() {
+                self.note_crowded();
+            }
             return word;
         }
         let parker = Parker::current();
@@ -191,6 +201,16 @@ impl Cell {
         // SAFETY: the thread read the parker (if it did) before it ended the wait.
         unsafe { *self.parker.get() = None };
         word
+    }
+
+    /// The caller had to yield its CPU for its answer: perhaps to the thread
+    /// serving it. Tells that thread which CPU it was.
+    fn note_crowded(&self) {
+        if let Some(cpu) = cpu::current() {
+            if self.crowded_on.load(Ordering::Relaxed) != cpu + 1 {
+                self.crowded_on.store(cpu + 1, Ordering::Relaxed);
+            }
+        }
     }
 }
 
@@ -481,6 +501,19 @@ impl Cells {
         // SAFETY: the caller said `CALL` after writing `run` and the payload
         // (observed with Acquire in `take`), and waits for our answer.
         unsafe { (*cell.run.get())(cell.payload()) }
+    }
+
+    /// The CPU of a caller of this cell that had to yield it for its answer
+    /// since the last look, if one did.
+    pub(crate) fn crowded_on(&self, call: &Taken) -> Option<usize> {
+        if cfg!(loom) {
+            return None; // (no CPUs there; a look would only add interleavings)
+        }
+        let crowded_on = &self.cells[call.cell].crowded_on;
+        if crowded_on.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        crowded_on.swap(0, Ordering::Relaxed).checked_sub(1)
     }
 
     /// Tells the caller its call ran. `last`: the thread gives the cell up.

@@ -11,6 +11,7 @@ mod anchor;
 #[cfg(not(loom))]
 mod birth;
 mod cells;
+mod cpu;
 #[cfg(all(feature = "tokio", not(loom)))]
 pub(crate) mod driver;
 mod fork;

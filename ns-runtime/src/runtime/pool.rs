@@ -486,10 +486,23 @@ impl Pool {
 
     /// Runs a call from one of the worker's cells and answers it. Returns when
     /// the body began and ended.
-    fn answer(&self, call: Taken, armed: &mut Armed, counted: &mut bool) -> Span {
+    ///
+    /// A caller that had to yield its CPU for the answer may share it with this
+    /// worker: then the worker moves off it, after answering (see `cpu.rs`).
+    fn answer(
+        &self,
+        call: Taken,
+        worker: &mut Worker,
+        armed: &mut Armed,
+        counted: &mut bool,
+    ) -> Span {
         let body = self.cells.run(&call);
         self.count_awake(counted);
+        let crowded_on = self.cells.crowded_on(&call);
         self.cells.answer(call, armed, self.is_leaving());
+        if let Some(cpu) = crowded_on {
+            worker.mover.leave(cpu);
+        }
         body
     }
 
@@ -523,7 +536,7 @@ impl Pool {
         let mut armed = Armed::default();
         let next = loop {
             let body = if let Some(call) = self.cells.take(&mut armed) {
-                Some(self.answer(call, &mut armed, &mut counted))
+                Some(self.answer(call, worker, &mut armed, &mut counted))
             } else if let Some(job) = self.pop() {
                 // Busy with queued jobs (callers are waiting here): not awake for
                 // other targets' demands, which must not wait behind them.
@@ -532,13 +545,13 @@ impl Pool {
                 }
                 Some(self.run_job(job, &mut counted))
             } else if let Some(call) = self.wait(worker, &mut armed, &mut counted) {
-                Some(self.answer(call, &mut armed, &mut counted))
+                Some(self.answer(call, worker, &mut armed, &mut counted))
             } else if self.hot.queued.load(Ordering::Acquire) > 0 {
                 continue;
             } else {
                 // Give the cells up; a call that came meanwhile is served.
                 self.give_up(&mut armed)
-                    .map(|call| self.answer(call, &mut armed, &mut counted))
+                    .map(|call| self.answer(call, worker, &mut armed, &mut counted))
             };
             if let Some(body) = body {
                 if worker.pace.job_done() {

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::cpu::Mover;
 use super::pace::Pace;
 use super::place::{MoveFailed, Place};
 use super::pool::{Next, Pool};
@@ -40,6 +41,8 @@ pub(crate) struct Worker {
     sleeper: Sleeper,
     /// How long it spins for the next call when idle.
     pub(crate) pace: Pace,
+    /// Moves it off a CPU it shares with its caller.
+    pub(crate) mover: Mover,
     /// Calls since the first body after the last check that may have made a
     /// system call (none: no body since could have moved the thread).
     suspect_calls: Option<u32>,
@@ -59,6 +62,7 @@ impl Worker {
             place: Place::of_current_thread(),
             sleeper: Sleeper::new(),
             pace: Pace::new(config),
+            mover: Mover::default(),
             suspect_calls: None,
             syscall_bar: ticks::syscall_bar(),
             ids: (
