@@ -22,6 +22,7 @@ use ns_runtime::{in_netns, NetNs, Runtime};
 
 #[path = "support/callers.rs"]
 mod callers;
+use callers::Share;
 #[path = "support/floor.rs"]
 mod floor;
 use floor::{work, Floor};
@@ -37,9 +38,12 @@ fn rounds() -> usize {
 /// Calls in one timed batch of one caller.
 const BATCH: u64 = 20_000;
 
-/// Calls in one timed batch of the callers' comparison: long enough that
-/// releasing the caller threads (a wake-up each) weighs little.
+/// Calls in one timed batch of the callers' comparison, shared out equally:
+/// long enough that releasing the caller threads (a wake-up each) weighs little.
 const CALLERS_BATCH: u64 = 200_000;
+
+/// How long the callers call, as often as they can, for their rate together.
+const CALLERS_WINDOW: Duration = Duration::from_millis(30);
 
 #[in_netns(ns)]
 fn attribute_call(ns: &NetNs, x: u64) -> std::io::Result<u64> {
@@ -182,7 +186,11 @@ fn main() {
         .into_iter()
         .map(|name| (name, Series::default()))
         .collect();
+    // The callers' comparison two ways: calls made in a window (the rate), and
+    // the time until each caller made its share (the rate, less a caller the
+    // scheduler left behind).
     let (mut one_caller, mut eight_callers) = (Vec::new(), Series::default());
+    let (mut one_caller_shares, mut eight_callers_shares) = (Vec::new(), Series::default());
 
     let ns = &ns;
     let call = || {
@@ -214,13 +222,19 @@ fn main() {
                 };
                 series.add(time, floor_ns);
             }
-            let per_call = |elapsed: Duration, calls: u64| elapsed.as_nanos() as f64 / calls as f64;
-            one(BATCH);
-            let one_ns = per_call(one(CALLERS_BATCH), CALLERS_BATCH);
-            eight(BATCH);
-            let eight_ns = per_call(eight(CALLERS_BATCH), CALLERS_BATCH.div_ceil(8) * 8);
+            let per_call =
+                |(elapsed, calls): (Duration, u64)| elapsed.as_nanos() as f64 / calls as f64;
+            one(Share::For(WARM_UP));
+            let one_ns = per_call(one(Share::For(CALLERS_WINDOW)));
+            eight(Share::For(WARM_UP));
+            let eight_ns = per_call(eight(Share::For(CALLERS_WINDOW)));
+            let shares = Share::Calls(CALLERS_BATCH.div_ceil(8));
+            let one_shares_ns = per_call(one(Share::Calls(CALLERS_BATCH)));
+            let eight_shares_ns = per_call(eight(shares));
             one_caller.push(one_ns);
             eight_callers.add(eight_ns, one_ns);
+            one_caller_shares.push(one_shares_ns);
+            eight_callers_shares.add(eight_shares_ns, one_shares_ns);
         }
     });
 
@@ -254,12 +268,18 @@ fn main() {
     let one_median = median(&mut one_caller.clone());
     let eight = eight_callers.summaries(&floors);
     println!("1 caller: median {one_median:.1} ns per call");
-    print_summaries("8 callers ÷ 1 caller", &eight);
+    print_summaries("8 callers ÷ 1 caller, rate", &eight);
+    let one_shares_median = median(&mut one_caller_shares.clone());
+    let eight_shares = eight_callers_shares.summaries(&floors);
+    println!("1 caller, {CALLERS_BATCH} calls: median {one_shares_median:.1} ns per call");
+    print_summaries("8 callers ÷ 1 caller, until the last share", &eight_shares);
     let json = format!(
-        "{{\"cpu\": \"{cpu}\", \"rounds\": {rounds}, \"batch\": {BATCH}, \"near_floor_ns\": {NEAR_FLOOR_NS}, \"floor\": {{{}}}, \"back_to_back\": [{}], \"one_caller_ns\": {one_median:.1}, \"eight_over_one\": {{{}}}}}\n",
+        "{{\"cpu\": \"{cpu}\", \"rounds\": {rounds}, \"batch\": {BATCH}, \"near_floor_ns\": {NEAR_FLOOR_NS}, \"floor\": {{{}}}, \"back_to_back\": [{}], \"callers_window_ms\": {}, \"one_caller_ns\": {one_median:.1}, \"eight_over_one\": {{{}}}, \"callers_batch\": {CALLERS_BATCH}, \"one_caller_shares_ns\": {one_shares_median:.1}, \"eight_over_one_shares\": {{{}}}}}\n",
         summaries_json(&floor_summaries),
         rows.join(", "),
-        summaries_json(&eight)
+        CALLERS_WINDOW.as_millis(),
+        summaries_json(&eight),
+        summaries_json(&eight_shares)
     );
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../ns-bench");
     let _ = std::fs::create_dir_all(&dir);

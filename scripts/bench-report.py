@@ -180,7 +180,12 @@ if not args.medians and os.path.exists(paired):
     for row in p["back_to_back"]:
         print(f"| {row['name']} | {cell(row['all'], 'time')} | {cell(row['all'], 'ratio')} | {cell(row['near'], 'ratio')} | {cell(row['far'], 'ratio')} |")
     e = p["eight_over_one"]
-    print(f"\n8 callers against 1 caller (time per call ÷ one caller's, same round; 1 caller median {fmt_time(p['one_caller_ns'])}): "
+    print(f"\n8 callers against 1 caller (time per call ÷ one caller's, same round), calling as often as they can for {p['callers_window_ms']} ms "
+          f"(1 caller median {fmt_time(p['one_caller_ns'])}): "
+          f"all rounds {cell(e['all'], 'ratio')}; near {cell(e['near'], 'ratio')}; far {cell(e['far'], 'ratio')}\n")
+    e = p["eight_over_one_shares"]
+    print(f"The same, {p['callers_batch']:,} calls shared out equally, until the last caller is done "
+          f"(1 caller median {fmt_time(p['one_caller_shares_ns'])}): "
           f"all rounds {cell(e['all'], 'ratio')}; near {cell(e['near'], 'ratio')}; far {cell(e['far'], 'ratio')}\n")
 
 steady = os.path.join(target, "ns-bench", "steady.json")
