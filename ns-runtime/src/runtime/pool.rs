@@ -593,15 +593,15 @@ impl Pool {
         next
     }
 
-    /// Arms cells (while calls come back to back, its share of them, the
+    /// Arms cells (while short calls come back to back, its share of them, the
     /// workers here sharing them all; else one: a call in a cell waits for that
     /// cell's worker, and slow bodies are better met by more workers, through
-    /// the queue) and spins for as long as the pace
-    /// says, until a call comes to one of them (returned), a job is queued,
-    /// the target is released or (for a worker that may move) another target
-    /// asks for a thread.
+    /// the queue; with eight cells armed, eight callers of 1 ms bodies waited
+    /// for one worker) and spins for as long as the pace says, until a call
+    /// comes to one of them (returned), a job is queued, the target is released
+    /// or (for a worker that may move) another target asks for a thread.
     fn wait(&self, worker: &mut Worker, armed: &mut Armed, counted: &mut bool) -> Option<Taken> {
-        let wanted = if worker.pace.back_to_back() {
+        let wanted = if worker.pace.back_to_back() && !worker.slow_body {
             let others = self.hot.arming.load(Ordering::Relaxed) - usize::from(armed.counted);
             CELLS / (others + 1).min(CELLS)
         } else {

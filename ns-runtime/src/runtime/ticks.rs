@@ -63,6 +63,19 @@ pub(crate) fn made_no_syscall(span: Span, bar: u64) -> bool {
     span.1 .0.wrapping_sub(span.0 .0) < bar
 }
 
+/// A body that ran this many bars or longer (as long as 32 of the cheapest
+/// system calls: about 5 µs here) is slow: see [`slow`].
+const SLOW_BARS: u64 = 64;
+
+/// Whether a body that ran for `span` was slow, against `bar` ([`syscall_bar`]):
+/// calls waiting in its thread's cells would wait that long for each such body
+/// before theirs, where another thread could have run them meanwhile. Every
+/// body may be where the counter is not used (`bar` 0).
+#[inline]
+pub(crate) fn slow(span: Span, bar: u64) -> bool {
+    bar == 0 || span.1 .0.wrapping_sub(span.0 .0) >= bar.saturating_mul(SLOW_BARS)
+}
+
 fn measure_bar() -> u64 {
     if now().0 == 0 || !kernel_keeps_time_with_the_counter() {
         return 0;
@@ -113,5 +126,26 @@ mod tests {
             })
             .count();
         assert!(short > 90, "only {short} of 100 trivial bodies timed short");
+    }
+
+    #[test]
+    fn a_sleep_is_slow_and_a_trivial_body_is_not() {
+        let bar = syscall_bar();
+        let start = now();
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        assert!(slow(Span(start, now()), bar));
+        if bar == 0 {
+            // Not used on this machine: every body may be slow.
+            assert!(slow(Span(now(), now()), bar));
+            return;
+        }
+        let quick = (0..100)
+            .filter(|_| {
+                let start = now();
+                std::hint::black_box(std::hint::black_box(3_u64).wrapping_mul(7));
+                !slow(Span(start, now()), bar)
+            })
+            .count();
+        assert!(quick > 90, "only {quick} of 100 trivial bodies timed quick");
     }
 }

@@ -48,6 +48,9 @@ pub(crate) struct Worker {
     suspect_calls: Option<u32>,
     /// See [`ticks::syscall_bar`].
     syscall_bar: u64,
+    /// Its last body was slow ([`ticks::slow`]): it arms one cell, so that no
+    /// call waits in its cells behind such a body (see `Pool::wait`).
+    pub(crate) slow_body: bool,
     /// This thread's id and its process's, for `kcmp` (a thread of a runtime
     /// never outlives a fork: only the forking thread goes on in the child).
     ids: (libc::pid_t, libc::pid_t),
@@ -65,6 +68,7 @@ impl Worker {
             mover: Mover::default(),
             suspect_calls: None,
             syscall_bar: ticks::syscall_bar(),
+            slow_body: false,
             ids: (
                 nix::unistd::gettid().as_raw(),
                 nix::unistd::getpid().as_raw(),
@@ -82,6 +86,7 @@ impl Worker {
     /// since a body that may have moved it; nothing to look at after bodies too
     /// short to have made a system call.
     pub(crate) fn after_call(&mut self, pool: &Pool, body: Span) -> bool {
+        self.slow_body = ticks::slow(body, self.syscall_bar);
         let calls = match self.suspect_calls {
             None if ticks::made_no_syscall(body, self.syscall_bar) => return true,
             None => 1,
