@@ -97,7 +97,9 @@ impl Floor {
         }
         let Some(mine) = this_cpu() else { return };
         self.apart.store(mine + 1, Ordering::Relaxed);
-        while self.apart.load(Ordering::Acquire) != 0 {
+        // (Not forever: a server that died would never look.)
+        let asked = std::time::Instant::now();
+        while self.apart.load(Ordering::Acquire) != 0 && asked.elapsed() < Duration::from_secs(1) {
             thread::yield_now();
         }
     }

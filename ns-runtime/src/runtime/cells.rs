@@ -32,7 +32,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::cpu;
-use super::latch::{spin_until, spin_until_timed, TAKEN_SPIN_FACTOR};
+use super::latch::{spin_until, PURE_SPINS, TAKEN_SPIN_FACTOR};
 use super::sync::{self, AtomicUsize, Parker};
 use super::ticks::{self, Span};
 
@@ -113,6 +113,9 @@ struct Cell {
     crowded_on: AtomicUsize,
 }
 
+// The caller's note for its thread stays off the line a call travels in.
+const _: () = assert!(std::mem::offset_of!(Cell, crowded_on) >= 64);
+
 // SAFETY: the non-atomic fields are owned in turn, as the state word says. The
 // claiming caller writes `run`, `payload` and `parker` between its claim
 // (Acquire) and its `CALL` or `CALL_PARKED` (Release); the arming thread reads
@@ -172,12 +175,14 @@ impl Cell {
     fn wait(&self, call: usize, spin: Duration) -> usize {
         let ended = |word: usize| tag(word) >= DONE;
         let mut word = call;
-        let (answered, yielded) = spin_until_timed(spin * (1 + TAKEN_SPIN_FACTOR), || {
+        let mut looks = 0_u32;
+        if spin_until(spin * (1 + TAKEN_SPIN_FACTOR), || {
+            looks += 1;
             word = self.state.load(Ordering::Acquire);
             ended(word)
-        });
-        if answered {
-            if yielded.is_some() {
+        }) {
+            // (Past its pure spins, the spin yields between looks.)
+            if looks > PURE_SPINS + 1 {
                 self.note_crowded();
             }
             return word;
@@ -286,7 +291,7 @@ impl Armed {
         self.cells == 0
     }
 
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.cells.count_ones() as usize
     }
 
@@ -503,17 +508,19 @@ impl Cells {
         unsafe { (*cell.run.get())(cell.payload()) }
     }
 
-    /// The CPU of a caller of this cell that had to yield it for its answer
-    /// since the last look, if one did.
-    pub(crate) fn crowded_on(&self, call: &Taken) -> Option<usize> {
+    /// Whether a caller of this cell (this call's, or an earlier one's) had to
+    /// yield its CPU for its answer on the CPU the calling thread runs on now:
+    /// then they share it. The note is cleared once acted on; a note of another
+    /// CPU is left (it costs a look at an unchanged line).
+    pub(crate) fn crowded_here(&self, call: &Taken) -> Option<usize> {
         if cfg!(loom) {
             return None; // (no CPUs there; a look would only add interleavings)
         }
         let crowded_on = &self.cells[call.cell].crowded_on;
-        if crowded_on.load(Ordering::Relaxed) == 0 {
-            return None;
-        }
-        crowded_on.swap(0, Ordering::Relaxed).checked_sub(1)
+        let noted = crowded_on.load(Ordering::Relaxed).checked_sub(1)?;
+        let here = cpu::current().filter(|&here| here == noted)?;
+        crowded_on.store(0, Ordering::Relaxed);
+        Some(here)
     }
 
     /// Tells the caller its call ran. `last`: the thread gives the cell up.

@@ -135,6 +135,10 @@ impl Latch {
     }
 }
 
+/// Looks [`spin_until_timed`] makes before it reads the clock and starts yielding
+/// between looks.
+pub(crate) const PURE_SPINS: u32 = 64;
+
 /// Polls `done` for up to `budget`: a few rounds of pure spinning (a hand-off that is
 /// already under way finishes within them), then yielding, so that on a machine with
 /// fewer cores than busy threads the thread we wait for gets to run. Returns whether
@@ -149,7 +153,6 @@ pub(crate) fn spin_until_timed(
     budget: Duration,
     mut done: impl FnMut() -> bool,
 ) -> (bool, Option<Instant>) {
-    const PURE_SPINS: u32 = 64;
     if budget.is_zero() {
         return (done(), None);
     }

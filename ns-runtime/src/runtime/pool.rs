@@ -487,8 +487,11 @@ impl Pool {
     /// Runs a call from one of the worker's cells and answers it. Returns when
     /// the body began and ended.
     ///
-    /// A caller that had to yield its CPU for the answer may share it with this
-    /// worker: then the worker moves off it, after answering (see `cpu.rs`).
+    /// After a slow body, a worker with other cells gives this one up with the
+    /// answer: calls in its cells would wait for such bodies one after another
+    /// (see [`Pool::wait`]). A caller of the cell that had to yield its CPU for
+    /// an answer, on the worker's CPU, shares it with the worker: then the
+    /// worker moves off it, after answering (see `cpu.rs`).
     fn answer(
         &self,
         call: Taken,
@@ -498,9 +501,10 @@ impl Pool {
     ) -> Span {
         let body = self.cells.run(&call);
         self.count_awake(counted);
-        let crowded_on = self.cells.crowded_on(&call);
-        self.cells.answer(call, armed, self.is_leaving());
-        if let Some(cpu) = crowded_on {
+        let crowded = self.cells.crowded_here(&call);
+        let last = self.is_leaving() || (armed.count() > 1 && worker.slow(body));
+        self.cells.answer(call, armed, last);
+        if let Some(cpu) = crowded {
             worker.mover.leave(cpu);
         }
         body

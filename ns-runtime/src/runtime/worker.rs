@@ -86,7 +86,7 @@ impl Worker {
     /// since a body that may have moved it; nothing to look at after bodies too
     /// short to have made a system call.
     pub(crate) fn after_call(&mut self, pool: &Pool, body: Span) -> bool {
-        self.slow_body = ticks::slow(body, self.syscall_bar);
+        self.slow_body = self.slow(body);
         let calls = match self.suspect_calls {
             None if ticks::made_no_syscall(body, self.syscall_bar) => return true,
             None => 1,
@@ -97,6 +97,11 @@ impl Worker {
             return true;
         }
         self.still_in(pool, Look::BeforeSleeping)
+    }
+
+    /// Whether a body that ran for `body` was slow ([`ticks::slow`]).
+    pub(crate) fn slow(&self, body: Span) -> bool {
+        ticks::slow(body, self.syscall_bar)
     }
 
     /// Whether the thread is still fit to serve `pool`: in its target, sharing
