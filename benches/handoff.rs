@@ -336,6 +336,12 @@ fn sparse(c: &mut Criterion) {
     g.bench_function("ns_run", |b| {
         b.iter_custom(|n| timed(n, &|| t.ns.run(|| work(1)).unwrap()))
     });
+    // The opt-in that trades a CPU kept busy while such calls go on for a
+    // hand-off instead of a wake-up (the default sleeps at once: no CPU while idle).
+    let latency_first = Runtime::builder().latency_first().build();
+    g.bench_function("ns_run_latency_first", |b| {
+        b.iter_custom(|n| timed(n, &|| latency_first.run(&t.ns, || work(1)).unwrap()))
+    });
     g.finish();
 }
 

@@ -282,6 +282,9 @@ pub(crate) struct Cells {
 pub(crate) struct Armed {
     cells: u32,
     next: usize,
+    /// The cell answered last, and how many more looks for calls pass it by
+    /// (see `quiet.rs`).
+    quiet: (usize, u32),
     /// Counted among the pool's workers that arm cells (kept by the pool).
     pub(crate) counted: bool,
 }
@@ -293,6 +296,12 @@ impl Armed {
 
     pub(crate) fn count(&self) -> usize {
         self.cells.count_ones() as usize
+    }
+
+    /// Lets `looks` looks for calls pass by the cell answered last (see
+    /// `quiet.rs`).
+    pub(crate) fn leave_alone(&mut self, looks: u32) {
+        self.quiet.1 = looks;
     }
 
     fn has(&self, cell: usize) -> bool {
@@ -489,12 +498,23 @@ impl Cells {
         }
     }
 
-    /// The next call waiting in one of the thread's cells, taking them in turn.
+    /// The next call waiting in one of the thread's cells, taking them in turn
+    /// (but not in the cell answered last for the looks the answer said).
     pub(crate) fn take(&self, armed: &mut Armed) -> Option<Taken> {
-        let taken = armed.in_turn().find_map(|cell| {
-            let word = self.cells[cell].state.load(Ordering::Acquire);
-            matches!(tag(word), CALL | CALL_PARKED).then_some(Taken { cell, word })
-        })?;
+        let (quiet_cell, quiet_looks) = &mut armed.quiet;
+        let passed_by = if *quiet_looks > 0 {
+            *quiet_looks -= 1;
+            *quiet_cell
+        } else {
+            CELLS
+        };
+        let taken = armed
+            .in_turn()
+            .filter(|&cell| cell != passed_by)
+            .find_map(|cell| {
+                let word = self.cells[cell].state.load(Ordering::Acquire);
+                matches!(tag(word), CALL | CALL_PARKED).then_some(Taken { cell, word })
+            })?;
         armed.next = (taken.cell + 1) % CELLS;
         Some(taken)
     }
@@ -528,6 +548,7 @@ impl Cells {
         if last {
             armed.remove(call.cell);
         }
+        armed.quiet = (call.cell, 0);
         self.end(call, if last { DONE_LAST } else { DONE });
     }
 

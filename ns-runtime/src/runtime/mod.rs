@@ -2,8 +2,9 @@
 //!
 //! Layers, each using only those below it: `place` (where a thread is, how it
 //! moves) and `sched` (which thread goes where) under `pool` (the calls of one
-//! target: hand-off cells, queue, workers) and `worker` (a thread's life), with
-//! `anchor` (what the handles of one target share) on top. A call reads three
+//! target: hand-off cells, queue, workers) and `worker` (a thread's life; `pace`
+//! and `quiet` tune its spins), with `anchor` (what the handles of one target
+//! share) on top. A call reads three
 //! files: `anchor.rs` (find the pool), `pool.rs` (`run`), `cells.rs` (the
 //! hand-off); a call that queues, `job.rs` and `latch.rs` too.
 
@@ -22,6 +23,7 @@ mod loom_tests;
 mod pace;
 mod place;
 mod pool;
+mod quiet;
 mod sched;
 #[cfg(not(loom))]
 mod seal;

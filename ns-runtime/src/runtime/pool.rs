@@ -504,6 +504,7 @@ impl Pool {
         let crowded = self.cells.crowded_here(&call);
         let last = self.is_leaving() || (armed.count() > 1 && worker.slow(body));
         self.cells.answer(call, armed, last);
+        armed.leave_alone(worker.quiet_looks(body));
         if let Some(cpu) = crowded {
             worker.mover.leave(cpu);
         }

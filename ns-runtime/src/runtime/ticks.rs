@@ -22,6 +22,19 @@ use std::time::Instant;
 #[derive(Clone, Copy)]
 pub(crate) struct Tick(u64);
 
+impl Tick {
+    /// A reading of `ticks` (for tests of what uses readings).
+    #[cfg(test)]
+    pub(crate) fn at(ticks: u64) -> Tick {
+        Tick(ticks)
+    }
+
+    /// Ticks from `earlier` to this reading.
+    pub(crate) fn since(self, earlier: Tick) -> u64 {
+        self.0.wrapping_sub(earlier.0)
+    }
+}
+
 /// When a body began and ended.
 #[derive(Clone, Copy)]
 pub(crate) struct Span(pub(crate) Tick, pub(crate) Tick);

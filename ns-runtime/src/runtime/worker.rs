@@ -8,6 +8,7 @@ use super::cpu::Mover;
 use super::pace::Pace;
 use super::place::{MoveFailed, Place};
 use super::pool::{Next, Pool};
+use super::quiet::Quiet;
 use super::sched::Sleeper;
 #[cfg(loom)]
 use super::sync;
@@ -43,6 +44,8 @@ pub(crate) struct Worker {
     pub(crate) pace: Pace,
     /// Moves it off a CPU it shares with its caller.
     pub(crate) mover: Mover,
+    /// How long it leaves a cell alone after answering it.
+    quiet: Quiet,
     /// Calls since the first body after the last check that may have made a
     /// system call (none: no body since could have moved the thread).
     suspect_calls: Option<u32>,
@@ -66,6 +69,7 @@ impl Worker {
             sleeper: Sleeper::new(),
             pace: Pace::new(config),
             mover: Mover::default(),
+            quiet: Quiet::default(),
             suspect_calls: None,
             syscall_bar: ticks::syscall_bar(),
             slow_body: false,
@@ -97,6 +101,12 @@ impl Worker {
             return true;
         }
         self.still_in(pool, Look::BeforeSleeping)
+    }
+
+    /// Looks for calls that pass by the cell of a call whose body ran for
+    /// `body` (see `quiet.rs`).
+    pub(crate) fn quiet_looks(&mut self, body: Span) -> u32 {
+        self.quiet.after(body, self.syscall_bar)
     }
 
     /// Whether a body that ran for `body` was slow ([`ticks::slow`]).
