@@ -10,6 +10,10 @@
 //! to the thread and back, as two threads spinning on one atomic do: the floor
 //! of any cross-thread call. No lock, no allocation, no other shared write.
 //!
+//! After an answer, the thread lets a few of its looks for calls pass that cell
+//! by (how many it tunes: `quiet.rs`): a look before the caller can have written
+//! again only takes the line from it.
+//!
 //! There are several cells, so that several callers hand off at once without a
 //! lock or a sleep: the thread answers the calls it finds in its cells one after
 //! another. A cell belongs to the thread that armed it until that thread gives
@@ -641,6 +645,61 @@ mod tests {
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
     use std::thread;
+
+    /// The looks after an answer pass its cell by even with a call there;
+    /// giving the cells up finds the call whatever the looks left.
+    #[test]
+    fn looks_after_an_answer_pass_its_cell_by_and_giving_up_finds_its_call() {
+        let cells = Arc::new(Cells::new());
+        let server = {
+            let cells = Arc::clone(&cells);
+            thread::spawn(move || {
+                let mut armed = Armed::default();
+                assert!(cells.arm(&mut armed, 1));
+                let next_call = |armed: &mut Armed| {
+                    while cells.holding_calls() == 0 {
+                        std::hint::spin_loop();
+                    }
+                    let mut passed = 0;
+                    loop {
+                        if let Some(call) = cells.take(armed) {
+                            break (call, passed);
+                        }
+                        passed += 1;
+                    }
+                };
+                let (call, passed) = next_call(&mut armed);
+                assert_eq!(passed, 0);
+                cells.run(&call);
+                cells.answer(call, &mut armed, false);
+                armed.leave_alone(2);
+                let (call, passed) = next_call(&mut armed);
+                assert_eq!(passed, 2, "the looks passed the cell by");
+                cells.run(&call);
+                cells.answer(call, &mut armed, false);
+                armed.leave_alone(100);
+                while cells.holding_calls() == 0 {
+                    std::hint::spin_loop();
+                }
+                let call = cells.give_up(&mut armed).expect("the call in the cell");
+                cells.run(&call);
+                cells.answer(call, &mut armed, true);
+                assert!(cells.give_up(&mut armed).is_none());
+            })
+        };
+        for x in 0..3_u64 {
+            // (Until the server armed its cell, a call comes back.)
+            let mut call = move || x * 2;
+            let outcome = loop {
+                match cells.call(call, Duration::from_secs(10)) {
+                    Ok(outcome) => break outcome,
+                    Err(back) => call = back,
+                }
+            };
+            assert_eq!(outcome.unwrap(), x * 2);
+        }
+        server.join().unwrap();
+    }
 
     /// The span a thread reads around a trivial call is the closure's alone, short
     /// enough to count as no system call, though the caller spins on the cell's

@@ -504,11 +504,28 @@ impl Pool {
         let crowded = self.cells.crowded_here(&call);
         let last = self.is_leaving() || (armed.count() > 1 && worker.slow(body));
         self.cells.answer(call, armed, last);
-        armed.leave_alone(worker.quiet_looks(body));
+        let looks = worker.quiet_looks(body);
+        if !last {
+            armed.leave_alone(looks);
+        }
         if let Some(cpu) = crowded {
             worker.mover.leave(cpu);
         }
         body
+    }
+
+    /// The next call in the worker's cells (see [`Cells::take`]); with jobs
+    /// queued, also one in the cell it answered last, which otherwise the
+    /// looks after its answer pass by (`quiet.rs`): no queued job goes before
+    /// a call waiting in a cell.
+    fn take_call(&self, armed: &mut Armed) -> Option<Taken> {
+        self.cells.take(armed).or_else(|| {
+            if self.hot.queued.load(Ordering::Relaxed) == 0 {
+                return None;
+            }
+            armed.leave_alone(0);
+            self.cells.take(armed)
+        })
     }
 
     /// Counts the worker as awake for the runtime, at the end of a body and
@@ -540,7 +557,7 @@ impl Pool {
         let mut counted = false;
         let mut armed = Armed::default();
         let next = loop {
-            let body = if let Some(call) = self.cells.take(&mut armed) {
+            let body = if let Some(call) = self.take_call(&mut armed) {
                 Some(self.answer(call, worker, &mut armed, &mut counted))
             } else if let Some(job) = self.pop() {
                 // Busy with queued jobs (callers are waiting here): not awake for

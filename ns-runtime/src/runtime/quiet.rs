@@ -18,7 +18,9 @@
 //! the looks, so the thread measures instead. It keeps the mean gap between an
 //! answer and the next call it takes for each number of looks it tried, uses
 //! the best, and tries another now and then (a short batch of calls after every
-//! [`EXPLORE_EVERY`] batches), which also notices when the best changed. With
+//! [`EXPLORE_EVERY`] batches), which also notices when the best changed; a
+//! batch far from its level's mean (the caller's loop changed, or the threads
+//! moved) has every level measured again. With
 //! several callers, the gaps are between any two calls the thread takes: the
 //! looks that make them shortest give the most calls a second. The gaps come
 //! from the readings of the clock around each body that the thread takes
@@ -36,17 +38,24 @@ const LEVELS: usize = 5;
 const BATCH: u32 = 256;
 const TRIAL_BATCH: u32 = 64;
 
-/// Gaps left out at the start of a batch at another level than the last: the
+/// Calls left out at the start of a batch at another level than the last: the
 /// two threads take a few calls to settle into the new timing.
 const SETTLING: u32 = 8;
 
 /// One batch in this many tries a level other than the best.
 const EXPLORE_EVERY: u32 = 16;
 
-/// Gaps longer than this many syscall bars (`ticks::syscall_bar`) are not
-/// calls back to back (the caller did something else, or the thread slept):
-/// they say nothing about the looks, and are left out.
-const BACK_TO_BACK_BARS: u64 = 16;
+/// A batch whose mean differs from its level's by more than 1/this of it
+/// means the gaps changed: every level is measured again.
+const CHANGED: u64 = 4;
+
+/// Gaps of this many syscall bars (`ticks::syscall_bar`, ≈ 5 µs here) or more
+/// are not calls back to back (the caller did something else, the thread slept
+/// or moved to another target), and are left out of a batch's mean. A batch
+/// with fewer than half its gaps back to back measures this long a gap for its
+/// level: no level is kept, or tried again and again, because its calls stopped
+/// coming back to back.
+const BACK_TO_BACK_BARS: u64 = 64;
 
 /// A thread's tuner of the looks to pass (see the module documentation).
 #[derive(Default)]
@@ -55,14 +64,16 @@ pub(crate) struct Quiet {
     looks: usize,
     /// When the last body ended.
     last_end: Option<Tick>,
-    /// The batch so far: back-to-back gaps (counting those left out while
-    /// settling), and the sum of those counted.
+    /// Calls so far in this batch (the first `SETTLING` of a batch at a new
+    /// level are left out), and the back-to-back gaps among them: how many,
+    /// and their sum.
     calls: u32,
+    counted: u32,
     sum: u64,
     /// The batch tries another level than the best.
     trial: bool,
-    /// Mean gap per level (ticks), 0 until measured.
-    means: [u64; LEVELS],
+    /// Mean gap per level (ticks), until the gaps change.
+    means: [Option<u64>; LEVELS],
     batches: u32,
     /// The next level to try when exploring.
     next_try: usize,
@@ -72,40 +83,43 @@ impl Quiet {
     /// After a body that ran for `body`: the looks to pass before looking at
     /// its cell again. `bar`: the syscall bar (0: no clock).
     pub(crate) fn after(&mut self, body: Span, bar: u64) -> u32 {
-        if cfg!(loom) || bar == 0 {
+        if cfg!(loom) {
+            // So that the models run through a look that passes a cell by.
+            return 1;
+        }
+        if bar == 0 {
             return 0;
         }
-        if let Some(last_end) = self.last_end.replace(body.1) {
-            let gap = body.0.since(last_end);
-            if gap < bar.saturating_mul(BACK_TO_BACK_BARS) {
-                self.calls += 1;
-                if self.calls > SETTLING {
-                    self.sum += gap;
-                }
-                if self.calls == SETTLING + if self.trial { TRIAL_BATCH } else { BATCH } {
-                    self.end_batch();
-                }
-            }
+        let Some(last_end) = self.last_end.replace(body.1) else {
+            return self.looks as u32;
+        };
+        self.calls += 1;
+        let gap = body.0.since(last_end);
+        let longest = bar.saturating_mul(BACK_TO_BACK_BARS);
+        if self.calls > SETTLING && gap < longest {
+            self.counted += 1;
+            self.sum += gap;
+        }
+        if self.calls == SETTLING + if self.trial { TRIAL_BATCH } else { BATCH } {
+            self.end_batch(longest);
         }
         self.looks as u32
     }
 
-    fn end_batch(&mut self) {
-        let mean = self.sum / u64::from(self.calls - SETTLING);
-        let known = &mut self.means[self.looks];
-        // Half the weight to the newest batch: placements change.
-        *known = if *known == 0 {
-            mean
+    /// `longest`: the gap at which calls are not back to back.
+    fn end_batch(&mut self, longest: u64) {
+        let batch_calls = self.calls - SETTLING;
+        self.measured(if self.counted * 2 >= batch_calls {
+            self.sum / u64::from(self.counted)
         } else {
-            (*known + mean) / 2
-        };
-        (self.calls, self.sum) = (0, 0);
+            longest // (at least)
+        });
+        (self.calls, self.counted, self.sum) = (0, 0, 0);
         self.batches += 1;
         let best = self.best();
-        let unmeasured = self.means.iter().position(|&mean| mean == 0);
         let was = self.looks;
-        self.looks = match unmeasured {
-            Some(level) => level,
+        self.looks = match self.means.iter().position(Option::is_none) {
+            Some(unmeasured) => unmeasured,
             None if self.batches % EXPLORE_EVERY == 0 => {
                 let mut level = self.next_try % LEVELS;
                 if level == best {
@@ -122,11 +136,29 @@ impl Quiet {
         }
     }
 
+    /// Takes a batch's mean gap at the level in use.
+    fn measured(&mut self, mean: u64) {
+        let known = &mut self.means[self.looks];
+        match *known {
+            Some(known) if mean.abs_diff(known) > known / CHANGED => {
+                // The gaps changed (the caller's loop, or where the threads
+                // run): what the other levels measured no longer holds.
+                self.means = [None; LEVELS];
+                self.means[self.looks] = Some(mean);
+            }
+            // Half the weight to the newest batch.
+            Some(earlier) => *known = Some((earlier + mean) / 2),
+            None => *known = Some(mean),
+        }
+    }
+
+    /// The level with the shortest mean gap (the one in use while none is
+    /// measured).
     fn best(&self) -> usize {
         (0..LEVELS)
-            .filter(|&level| self.means[level] != 0)
-            .min_by_key(|&level| self.means[level])
-            .unwrap_or(0)
+            .filter_map(|level| Some((self.means[level]?, level)))
+            .min()
+            .map_or(self.looks, |(_, level)| level)
     }
 }
 
@@ -136,48 +168,72 @@ mod tests {
 
     const BAR: u64 = 100;
 
-    /// Feeds `calls` calls of 10-tick bodies to `quiet`, each after the gap
-    /// `gap(looks)` for the looks it chose; returns how often it chose each.
-    fn run(
-        quiet: &mut Quiet,
-        clock: &mut u64,
-        calls: u32,
-        gap: impl Fn(u32) -> u64,
-    ) -> [u32; LEVELS] {
-        let mut chosen = [0; LEVELS];
-        let mut looks = 0;
-        for _ in 0..calls {
-            let began = *clock + gap(looks);
-            *clock = began + 10;
-            looks = quiet.after(Span(Tick::at(began), Tick::at(*clock)), BAR);
-            chosen[looks as usize] += 1;
+    /// A thread whose calls come after a gap that depends on its looks.
+    #[derive(Default)]
+    struct Thread {
+        quiet: Quiet,
+        clock: u64,
+        looks: u32,
+    }
+
+    impl Thread {
+        /// Runs `calls` calls of 10-tick bodies, each after the gap `gap(looks)`
+        /// for the looks chosen after the last; returns how often it chose
+        /// each number of looks.
+        fn run(&mut self, calls: u32, gap: impl Fn(u32) -> u64) -> [u32; LEVELS] {
+            let mut chosen = [0; LEVELS];
+            for _ in 0..calls {
+                let began = self.clock + gap(self.looks);
+                self.clock = began + 10;
+                self.looks = self
+                    .quiet
+                    .after(Span(Tick::at(began), Tick::at(self.clock)), BAR);
+                chosen[self.looks as usize] += 1;
+            }
+            chosen
         }
-        chosen
+    }
+
+    /// As measured between neighbouring cores: best at two looks, and not
+    /// monotonic (one look is worse than none).
+    fn neighbours(looks: u32) -> u64 {
+        [340, 360, 220, 290, 380][looks as usize]
     }
 
     #[test]
-    fn the_thread_settles_on_the_looks_with_the_shortest_gaps_and_follows_a_change() {
-        let (mut quiet, mut clock) = (Quiet::default(), 0);
-        // As measured between neighbouring cores: best at two looks, and not
-        // monotonic (one look is worse than none).
-        let neighbours = |looks: u32| [340, 360, 220, 290, 380][looks as usize];
-        run(&mut quiet, &mut clock, 20_000, neighbours);
-        let chosen = run(&mut quiet, &mut clock, 100_000, neighbours);
+    fn the_thread_settles_on_the_looks_with_the_shortest_gaps_and_soon_follows_a_change() {
+        let mut thread = Thread::default();
+        thread.run(5_000, neighbours);
+        let chosen = thread.run(100_000, neighbours);
         assert!(chosen[2] > 95_000, "{chosen:?}");
-        // The placement changes: now looking at once is best.
+        // The placement changes: now looking at once is best. Within 20
+        // batches' worth of calls, the thread looks at once.
         let siblings = |looks: u32| [130, 150, 170, 190, 210][looks as usize];
-        run(&mut quiet, &mut clock, 100_000, siblings);
-        let chosen = run(&mut quiet, &mut clock, 100_000, siblings);
+        thread.run(20 * BATCH, siblings);
+        let chosen = thread.run(100_000, siblings);
         assert!(chosen[0] > 95_000, "{chosen:?}");
     }
 
     #[test]
-    fn gaps_between_calls_that_are_not_back_to_back_and_bodies_without_a_clock_count_for_nothing() {
-        let (mut quiet, mut clock) = (Quiet::default(), 0);
-        let chosen = run(&mut quiet, &mut clock, 10_000, |_| BAR * BACK_TO_BACK_BARS);
-        assert_eq!(chosen[0], 10_000, "no batch ended: still the first level");
-        assert_eq!(quiet.means, [0; LEVELS]);
+    fn gaps_that_are_not_back_to_back_are_left_out_and_keep_no_level() {
+        // Calls that never come back to back: batches end, nothing measured.
+        let mut thread = Thread::default();
+        let chosen = thread.run(10_000, |_| BAR * BACK_TO_BACK_BARS);
+        assert_eq!(thread.quiet.means, [Some(BAR * BACK_TO_BACK_BARS); LEVELS]);
+        assert!(chosen[0] > 9_000, "{chosen:?}");
+        // A level whose calls stop coming back to back is not kept for it.
+        let mut thread = Thread::default();
+        let chosen = thread.run(200_000, |looks| match looks {
+            3 => BAR * BACK_TO_BACK_BARS,
+            _ => neighbours(looks),
+        });
+        assert!(chosen[3] < 2_000, "{chosen:?}");
+        assert!(chosen[2] > 180_000, "{chosen:?}");
+    }
+
+    #[test]
+    fn without_a_clock_the_thread_looks_at_once() {
         let span = Span(Tick::at(0), Tick::at(0));
-        assert_eq!(quiet.after(span, 0), 0);
+        assert_eq!(Quiet::default().after(span, 0), 0);
     }
 }
