@@ -18,9 +18,10 @@
 //! the looks, so the thread measures instead. It keeps the mean gap between an
 //! answer and the next call it takes for each number of looks it tried, uses
 //! the best, and tries another now and then (a short batch of calls after every
-//! [`EXPLORE_EVERY`] batches), which also notices when the best changed; a
-//! batch far from its level's mean (the caller's loop changed, or the threads
-//! moved) has every level measured again. With
+//! [`EXPLORE_EVERY`] batches, whose mean replaces the level's last), which also
+//! notices when the best changed; a batch at the best level far from its mean
+//! (the caller's loop changed, or the threads moved) has every level measured
+//! again. With
 //! several callers, the gaps are between any two calls the thread takes: the
 //! looks that make them shortest give the most calls a second. The gaps come
 //! from the readings of the clock around each body that the thread takes
@@ -30,20 +31,20 @@
 use super::ticks::{Span, Tick};
 
 /// The numbers of looks tried: `0..LEVELS`.
-const LEVELS: usize = 5;
+const LEVELS: usize = 12;
 
 /// Calls in a batch at the best level, and in one that tries another (short:
 /// another level may be much worse): each batch's mean gap is one
 /// measurement of its level.
 const BATCH: u32 = 256;
-const TRIAL_BATCH: u32 = 64;
+const TRIAL_BATCH: u32 = 32;
 
 /// Calls left out at the start of a batch at another level than the last: the
 /// two threads take a few calls to settle into the new timing.
 const SETTLING: u32 = 8;
 
 /// One batch in this many tries a level other than the best.
-const EXPLORE_EVERY: u32 = 16;
+const EXPLORE_EVERY: u32 = 8;
 
 /// A batch whose mean differs from its level's by more than 1/this of it
 /// means the gaps changed: every level is measured again.
@@ -140,9 +141,12 @@ impl Quiet {
     fn measured(&mut self, mean: u64) {
         let known = &mut self.means[self.looks];
         match *known {
+            // A trial replaces what its level measured last, which may be
+            // stale.
+            _ if self.trial => *known = Some(mean),
             Some(known) if mean.abs_diff(known) > known / CHANGED => {
-                // The gaps changed (the caller's loop, or where the threads
-                // run): what the other levels measured no longer holds.
+                // The best level's gaps changed (the caller's loop, or where
+                // the threads run): what the others measured no longer holds.
                 self.means = [None; LEVELS];
                 self.means[self.looks] = Some(mean);
             }
@@ -197,7 +201,7 @@ mod tests {
     /// As measured between neighbouring cores: best at two looks, and not
     /// monotonic (one look is worse than none).
     fn neighbours(looks: u32) -> u64 {
-        [340, 360, 220, 290, 380][looks as usize]
+        [340, 360, 220, 290, 380, 400, 420, 440, 460, 480, 500, 520][looks as usize]
     }
 
     #[test]
@@ -206,10 +210,10 @@ mod tests {
         thread.run(5_000, neighbours);
         let chosen = thread.run(100_000, neighbours);
         assert!(chosen[2] > 95_000, "{chosen:?}");
-        // The placement changes: now looking at once is best. Within 20
-        // batches' worth of calls, the thread looks at once.
-        let siblings = |looks: u32| [130, 150, 170, 190, 210][looks as usize];
-        thread.run(20 * BATCH, siblings);
+        // The placement changes: now looking at once is best. Within the
+        // calls of a trial of every level, the thread looks at once.
+        let siblings = |looks: u32| 130 + 20 * u64::from(looks);
+        thread.run(EXPLORE_EVERY * LEVELS as u32 * BATCH, siblings);
         let chosen = thread.run(100_000, siblings);
         assert!(chosen[0] > 95_000, "{chosen:?}");
     }
