@@ -11,6 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{thread_net_inode, threads_in, unique_name, TestNs};
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use ns_runtime::{Error, NetNs, Runtime};
 
 const CHILD_ENV: &str = "NSRT_PIDS_CGROUP_CHILD";
@@ -111,10 +112,10 @@ fn a_freed_namespace_is_not_confused_with_a_later_one_reusing_its_inode() {
     // by every namespace of the machine, and by procfs entries): then try again
     // with a new namespace. The kernel frees network namespaces in a work queue,
     // which may still be busy with those of earlier tests (veth devices take
-    // seconds to unregister): try for up to a minute.
-    let give_up = Instant::now() + Duration::from_secs(60);
+    // seconds to unregister): try for up to two minutes.
+    let give_up = Instant::now() + Duration::from_secs(120);
     while Instant::now() < give_up {
-        if let Some(reused) = reuse_of_a_freed_namespace(&rt) {
+        if let Some(reused) = reuse_of_a_freed_namespace(&rt, give_up) {
             assert_eq!(
                 rt.run(&reused, default_ttl).unwrap(),
                 64,
@@ -127,8 +128,18 @@ fn a_freed_namespace_is_not_confused_with_a_later_one_reusing_its_inode() {
 }
 
 /// Makes a namespace with a marker (`ip_default_ttl` 42), drops it, and returns
-/// a new namespace that got its inode number, if one does within a few seconds.
-fn reuse_of_a_freed_namespace(rt: &Runtime) -> Option<NetNs> {
+/// a new namespace that got its inode number, if one does.
+///
+/// The kernel hands out the lowest free inode number, and a new network
+/// namespace takes one before any of its procfs entries do. Whether the old
+/// number is free is seen with UTS namespaces, which cost one number each and
+/// give it back at once when closed: one made on a number below the old one
+/// is kept (it fills a gap), one made on a number above it means the old
+/// namespace is not freed yet (the kernel frees network namespaces in
+/// batches), one made on the old number means it is free: the network
+/// namespace made right after it most likely gets it. No network namespace is
+/// made (and later freed, behind the old one in the kernel's queue) before.
+fn reuse_of_a_freed_namespace(rt: &Runtime, give_up: Instant) -> Option<NetNs> {
     let old = NetNs::create().unwrap();
     let inode = old.inode();
     rt.run(&old, || {
@@ -137,8 +148,7 @@ fn reuse_of_a_freed_namespace(rt: &Runtime) -> Option<NetNs> {
     .unwrap()
     .unwrap();
     assert_eq!(rt.run(&old, default_ttl).unwrap(), 42);
-    // Last handle gone: its threads exit after the keep-alive, then the kernel
-    // frees the namespace.
+    // Last handle gone: its threads leave, then the kernel frees the namespace.
     drop(old);
     let deadline = Instant::now() + Duration::from_secs(5);
     while threads_in(inode) > 0 {
@@ -148,28 +158,39 @@ fn reuse_of_a_freed_namespace(rt: &Runtime) -> Option<NetNs> {
         );
         thread::sleep(Duration::from_millis(10));
     }
-    // The kernel hands out the lowest free inode number. A new namespace below the
-    // old number fills a gap: hold it. One above it means the old namespace is not
-    // freed yet (the kernel frees network namespaces in batches), or someone else
-    // took its number: hold it as well, and try again, for a while.
-    let mut held = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline && held.len() < 1000 {
-        let new = NetNs::create().unwrap();
-        // Wherever it lands, a call runs in the new namespace, never the old.
-        assert_eq!(rt.run(&new, thread_net_inode).unwrap(), new.inode());
-        match new.inode().cmp(&inode) {
-            std::cmp::Ordering::Equal => return Some(new),
-            std::cmp::Ordering::Less => held.push(new),
-            std::cmp::Ordering::Greater => {
-                // Held too: dropped, it would only add to the kernel's queue of
-                // namespaces to free, which the old one waits in.
-                held.push(new);
-                thread::sleep(Duration::from_millis(20));
+    // A gap may be thousands of numbers (a network namespace's procfs entries
+    // take about a hundred, given back when it is freed): an fd each.
+    let (_, max_files) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    setrlimit(Resource::RLIMIT_NOFILE, max_files, max_files).unwrap();
+    let mut gaps_filled = Vec::new();
+    while Instant::now() < give_up {
+        let (probe, probe_inode) = uts_namespace();
+        match probe_inode.cmp(&inode) {
+            std::cmp::Ordering::Less => gaps_filled.push(probe),
+            std::cmp::Ordering::Greater => thread::sleep(Duration::from_millis(20)),
+            std::cmp::Ordering::Equal => {
+                drop(probe);
+                let new = NetNs::create().unwrap();
+                // Wherever it lands, a call runs in the new namespace, never the old.
+                assert_eq!(rt.run(&new, thread_net_inode).unwrap(), new.inode());
+                // (Else someone took the number in between: look again.)
+                return (new.inode() == inode).then_some(new);
             }
         }
     }
     None
+}
+
+/// A new UTS namespace, held open, and its inode number.
+fn uts_namespace() -> (fs::File, u64) {
+    thread::spawn(|| {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUTS).expect("unshare a UTS namespace");
+        let file = fs::File::open("/proc/thread-self/ns/uts").expect("open the UTS namespace");
+        let inode = std::os::unix::fs::MetadataExt::ino(&file.metadata().unwrap());
+        (file, inode)
+    })
+    .join()
+    .unwrap()
 }
 
 tests! {
