@@ -45,8 +45,8 @@ pub(crate) struct Worker {
     /// Moves it off a CPU it shares with its caller.
     pub(crate) mover: Mover,
     /// How many looks for calls pass a cell by after it answered it (kept
-    /// when it moves to another target: the move makes the next gap too long
-    /// to count).
+    /// when it moves to another target: the gap across the move is one of a
+    /// batch's 256, or too long to count).
     quiet: Quiet,
     /// Calls since the first body after the last check that may have made a
     /// system call (none: no body since could have moved the thread).
