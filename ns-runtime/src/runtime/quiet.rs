@@ -7,26 +7,29 @@
 //! writes its next call seems to take the cache line from it in the middle. How
 //! much that costs depends on where the two threads run, which the thread
 //! cannot see, and changes as the scheduler moves them. Measured back to back
-//! on a 2-vCPU AMD EPYC (Zen 4) guest, with the thread looking again 0, 1, 2, 3
-//! or 4 looks (a `PAUSE` each, 25 ns) after its answer:
+//! on a 2-vCPU AMD EPYC (Zen 4) guest, with the thread letting 0, 1, 2, 3 or 4
+//! of its looks (about a `PAUSE`, 25 ns, apart) pass the cell by:
 //!
 //! - cores whose round trip is 65 ns: 160, 180, 88, 118 and 137 ns a call;
 //! - cores whose round trip is 35 ns: 133 ns at 0 looks, 174 ns at 2;
 //! - cores whose round trip is 325 ns: 350 ns at 0 looks, 330 ns at 2.
 //!
-//! No number of looks suits every placement, and the cost is not monotonic in
-//! the looks, so the thread measures instead. It keeps the mean gap between an
-//! answer and the next call it takes for each number of looks it tried, uses
-//! the best, and tries another now and then (a short batch of calls after every
+//! No number of looks suits every placement (on distant cores the most tried,
+//! 11, was the best), and the cost is not monotonic in the looks, so the
+//! thread measures instead. It keeps the mean gap between an answer and the
+//! next call it takes for each number of looks it tried, uses the best, and
+//! tries another now and then (a short batch of calls after every
 //! [`EXPLORE_EVERY`] batches, whose mean replaces the level's last), which also
 //! notices when the best changed; a batch at the best level far from its mean
 //! (the caller's loop changed, or the threads moved) has every level measured
-//! again. With
-//! several callers, the gaps are between any two calls the thread takes: the
-//! looks that make them shortest give the most calls a second. The gaps come
-//! from the readings of the clock around each body that the thread takes
-//! anyway (`ticks.rs`): no clock is read for this. Where there is no clock,
-//! the thread looks at once.
+//! again. With several callers, the gaps are between any two calls the thread
+//! takes: the looks that make them shortest give the most calls a second. The
+//! gaps come from the readings of the clock around each body that the thread
+//! takes anyway (`ticks.rs`): no clock is read for this. Where there is no
+//! clock, the thread looks at once. Looks are `PAUSE`s, not a finer wait: a
+//! thread that waited by spinning on the cycle counter instead, or polled the
+//! cell without `PAUSE` right after its quiet looks, made calls slower
+//! (124–150 ns against 95).
 
 use super::ticks::{Span, Tick};
 
