@@ -14,8 +14,9 @@
 //! - cores whose round trip is 35 ns: 133 ns at 0 looks, 174 ns at 2;
 //! - cores whose round trip is 325 ns: 350 ns at 0 looks, 330 ns at 2.
 //!
-//! No number of looks suits every placement (on distant cores the most tried,
-//! 11, was the best), and the cost is not monotonic in the looks, so the
+//! No number of looks suits every placement (on distant cores, when at most 4
+//! were tried, 4 was the best: hence up to 11), and the cost is not monotonic
+//! in the looks, so the
 //! thread measures instead. It keeps the mean gap between an answer and the
 //! next call it takes for each number of looks it tried, uses the best, and
 //! tries another now and then (a short batch of calls after every
