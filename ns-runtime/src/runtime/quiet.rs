@@ -16,8 +16,7 @@
 //!
 //! No number of looks suits every placement (on distant cores, when at most 4
 //! were tried, 4 was the best: hence up to 11), and the cost is not monotonic
-//! in the looks, so the
-//! thread measures instead. It keeps the mean gap between an answer and the
+//! in the looks, so the thread measures instead. It keeps the mean gap between an answer and the
 //! next call it takes for each number of looks it tried, uses the best, and
 //! tries another now and then (a short batch of calls after every
 //! [`EXPLORE_EVERY`] batches, whose mean replaces the level's last), which also
