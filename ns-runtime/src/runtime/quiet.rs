@@ -19,10 +19,10 @@
 //! in the looks, so the thread measures instead. It keeps the mean gap between an answer and the
 //! next call it takes for each number of looks it tried, uses the best, and
 //! tries another now and then (a short batch of calls after every
-//! [`EXPLORE_EVERY`] batches, whose mean replaces the level's last), which also
-//! notices when the best changed; a batch at the best level far from its mean
-//! (the caller's loop changed, or the threads moved) has every level measured
-//! again. With several callers, the gaps are between any two calls the thread
+//! [`EXPLORE_EVERY`] batches, whose mean replaces the level's last; mostly a
+//! neighbour of the best), which also notices when the best changed; a batch
+//! at the best level far from its mean (the caller's loop changed, or the
+//! threads moved) has every level measured again, the best's neighbours first. With several callers, the gaps are between any two calls the thread
 //! takes: the looks that make them shortest give the most calls a second. The
 //! gaps come from the readings of the clock around each body that the thread
 //! takes anyway (`ticks.rs`): no clock is read for this. Where there is no
@@ -79,8 +79,23 @@ pub(crate) struct Quiet {
     /// Mean gap per level (ticks), until the gaps change.
     means: [Option<u64>; LEVELS],
     batches: u32,
-    /// The next level to try when exploring.
-    next_try: usize,
+    /// Trials so far, and the level the last of those far from the best tried
+    /// (see [`Quiet::trial_level`]).
+    turn: u32,
+    far: usize,
+}
+
+/// The levels one and two looks either side of `level`, nearest first.
+fn near(level: usize) -> impl Iterator<Item = usize> {
+    [
+        level.checked_sub(1),
+        Some(level + 1),
+        level.checked_sub(2),
+        Some(level + 2),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|&near| near < LEVELS)
 }
 
 impl Quiet {
@@ -122,21 +137,35 @@ impl Quiet {
         self.batches += 1;
         let best = self.best();
         let was = self.looks;
-        self.looks = match self.means.iter().position(Option::is_none) {
-            Some(unmeasured) => unmeasured,
-            None if self.batches % EXPLORE_EVERY == 0 => {
-                let mut level = self.next_try % LEVELS;
-                if level == best {
-                    level = (level + 1) % LEVELS;
-                }
-                self.next_try = level + 1;
-                level
-            }
+        let unmeasured_near = near(best).find(|&level| self.means[level].is_none());
+        self.looks = match unmeasured_near {
+            Some(level) => level,
+            None if self.batches % EXPLORE_EVERY == 0 => self.trial_level(best),
             None => best,
         };
         self.trial = self.looks != best;
         if self.looks == was {
             self.calls = SETTLING; // nothing to settle
+        }
+    }
+
+    /// The level a trial tries: by turns, the best's neighbours (one and two
+    /// looks either side) four times in five, and every other level in turn
+    /// the fifth (those cost more to try: further from the best, most are much
+    /// worse).
+    fn trial_level(&mut self, best: usize) -> usize {
+        loop {
+            self.turn += 1;
+            if self.turn % 5 != 0 {
+                if let Some(level) = near(best).nth(self.turn as usize % 5 - 1) {
+                    return level;
+                }
+                continue;
+            }
+            self.far = (self.far + 1) % LEVELS;
+            if self.far != best {
+                return self.far;
+            }
         }
     }
 
@@ -150,6 +179,7 @@ impl Quiet {
             Some(known) if mean.abs_diff(known) > known / CHANGED => {
                 // The best level's gaps changed (the caller's loop, or where
                 // the threads run): what the others measured no longer holds.
+                // (Its neighbours are measured next; the others in their turn.)
                 self.means = [None; LEVELS];
                 self.means[self.looks] = Some(mean);
             }
@@ -222,11 +252,25 @@ mod tests {
     }
 
     #[test]
+    fn a_best_level_far_from_the_others_is_found_in_its_turn() {
+        let mut thread = Thread::default();
+        let dip = |looks: u32| if looks == 7 { 150 } else { 300 };
+        thread.run(200 * LEVELS as u32 * BATCH, dip);
+        let chosen = thread.run(100_000, dip);
+        assert!(chosen[7] > 90_000, "{chosen:?}");
+    }
+
+    #[test]
     fn gaps_that_are_not_back_to_back_are_left_out_and_keep_no_level() {
         // Calls that never come back to back: batches end, nothing measured.
         let mut thread = Thread::default();
         let chosen = thread.run(10_000, |_| BAR * BACK_TO_BACK_BARS);
-        assert_eq!(thread.quiet.means, [Some(BAR * BACK_TO_BACK_BARS); LEVELS]);
+        let longest = Some(BAR * BACK_TO_BACK_BARS);
+        let means = thread.quiet.means;
+        assert!(
+            means.iter().all(|&mean| mean.is_none() || mean == longest),
+            "{means:?}"
+        );
         assert!(chosen[0] > 9_000, "{chosen:?}");
         // A level whose calls stop coming back to back is not kept for it.
         let mut thread = Thread::default();
