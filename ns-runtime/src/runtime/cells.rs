@@ -258,10 +258,12 @@ unsafe fn run_here<F: FnOnce() -> R, R>(payload: *mut u8) -> Span {
     // the outcome.
     unsafe {
         let func = ManuallyDrop::into_inner(ptr::read(&(*payload).func));
-        let (outcome, body) = ticks::timed(|| panic::catch_unwind(AssertUnwindSafe(func)));
-        payload.write(Payload {
-            outcome: ManuallyDrop::new(outcome),
-        });
+        // The outcome goes straight into the cell: made on the stack and
+        // copied after the timing, an outcome over 16 bytes (any `Result` but
+        // the smallest) cost ≈ 20 ns more a call back to back.
+        let outcome = ptr::addr_of_mut!((*payload).outcome).cast::<Outcome<R>>();
+        let ((), body) =
+            ticks::timed(|| outcome.write(panic::catch_unwind(AssertUnwindSafe(func))));
         body
     }
 }
