@@ -42,13 +42,15 @@ pub(crate) struct Mover {
 
 impl Mover {
     /// Moves the calling thread off `shared` (its caller's CPU) if it runs
-    /// there, unless it tried within [`AT_MOST_EVERY`] or may run nowhere else.
-    /// Its CPU set is as it was afterwards. Returns whether it moved.
-    pub(crate) fn leave(&mut self, shared: usize) -> bool {
+    /// there, unless it tried within [`AT_MOST_EVERY`] (and not `at_once`) or
+    /// may run nowhere else. Its CPU set is as it was afterwards. Returns
+    /// whether it moved.
+    pub(crate) fn leave(&mut self, shared: usize, at_once: bool) -> bool {
         if current() != Some(shared)
-            || self
-                .last_move
-                .is_some_and(|last| last.elapsed() < AT_MOST_EVERY)
+            || !at_once
+                && self
+                    .last_move
+                    .is_some_and(|last| last.elapsed() < AT_MOST_EVERY)
         {
             return false;
         }
@@ -98,13 +100,13 @@ mod tests {
         let mut mover = Mover::default();
         let moved = (0..1000).any(|_| {
             let here = current().unwrap();
-            mover.leave(here) && current() != Some(here)
+            mover.leave(here, false) && current() != Some(here)
         });
         assert_eq!(moved, cpus > 1, "moved: {moved}, CPUs allowed: {cpus}");
         let after = nix::sched::sched_getaffinity(me).unwrap();
         assert_eq!(before, after, "the CPU set is put back");
         // Not again so soon, and never for a CPU the thread is not on.
-        assert!(!mover.leave(current().unwrap()));
-        assert!(!Mover::default().leave(usize::MAX));
+        assert!(!mover.leave(current().unwrap(), false));
+        assert!(!Mover::default().leave(usize::MAX, true));
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! Layers, each using only those below it: `place` (where a thread is, how it
 //! moves) and `sched` (which thread goes where) under `pool` (the calls of one
-//! target: hand-off cells, queue, workers) and `worker` (a thread's life; `pace`
-//! and `quiet` tune its spins), with `anchor` (what the handles of one target
+//! target: hand-off cells, queue, workers) and `worker` (a thread's life; `pace`,
+//! `cadence` and `quiet` tune its spins and sleeps), with `anchor` (what the handles of one target
 //! share) on top. A call reads three
 //! files: `anchor.rs` (find the pool), `pool.rs` (`run`), `cells.rs` (the
 //! hand-off); a call that queues, `job.rs` and `latch.rs` too.
@@ -11,6 +11,7 @@
 mod anchor;
 #[cfg(not(loom))]
 mod birth;
+mod cadence;
 mod cells;
 mod cpu;
 #[cfg(all(feature = "tokio", not(loom)))]
@@ -370,7 +371,7 @@ impl Shared {
                 sched::Instead::Exit => return None,
                 sched::Instead::Sleep => {}
             }
-            sleeper.park(remaining);
+            let _ = sleeper.park(remaining);
             self.sched.forget_sleeper(sleeper);
         }
     }

@@ -22,10 +22,13 @@
 //!   of CPU, it will not preempt its next caller when woken, which costs the
 //!   caller a sleep and a wake-up of its own. A thread that sleeps at once answers
 //!   a sparse call in about the time of the floor of a wake-up (`BENCHMARKS.md`,
-//!   sparse calls).
+//!   sparse calls). Unless the calls come at a steady rate: then it sets a
+//!   timer for just before the next one (`cadence.rs`).
 
 use std::time::{Duration, Instant};
 
+use super::cadence::Cadence;
+use super::sched::Woken;
 use super::Config;
 
 /// See the module documentation.
@@ -54,6 +57,13 @@ pub(crate) struct Pace {
     /// `idle_since` is older than the last job (jobs that came back to back
     /// were not timed): set it when next looking at the clock.
     stale: bool,
+    /// When sparse calls come next, if they come at a steady rate.
+    cadence: Cadence,
+    /// When the call now served came, if the thread slept or waited on a timer
+    /// for it (the waker's time, or when the thread found it).
+    arrival: Option<Instant>,
+    /// The CPU of the last caller that woke the thread, if known.
+    caller_cpu: Option<usize>,
 }
 
 impl Pace {
@@ -70,6 +80,9 @@ impl Pace {
             back_to_back: false,
             clocked: true,
             stale: false,
+            cadence: Cadence::default(),
+            arrival: None,
+            caller_cpu: None,
         }
     }
 
@@ -101,10 +114,59 @@ impl Pace {
         self.clocked = true;
     }
 
-    /// The thread was woken from a sleep.
-    pub(crate) fn woken(&mut self) {
-        self.woken_after = Some(self.idle_for());
+    /// How long the thread, going to sleep, sleeps: `keep_alive_left`, or until
+    /// just before the next call of a steady caller is due.
+    pub(crate) fn sleep_for(&mut self, keep_alive_left: Duration) -> Duration {
+        if cfg!(loom) {
+            return keep_alive_left; // (no wall-clock decisions: see `job_done`)
+        }
+        // Still waiting for the call a timer woke it for: it is late.
+        if self.cadence.expecting() {
+            self.cadence.missed();
+        }
+        self.cadence
+            .sleep_for(Instant::now(), keep_alive_left)
+            .unwrap_or(keep_alive_left)
+    }
+
+    /// Going to sleep until its timer wakes it for a steady caller's call: the
+    /// CPU of that caller, if the thread last saw it (the caller woke it, and
+    /// the thread, woken onto its caller's CPU, may still be there).
+    pub(crate) fn caller_cpu_before_timer(&mut self) -> Option<usize> {
+        if self.cadence.timer_set() {
+            self.caller_cpu.take()
+        } else {
+            None
+        }
+    }
+
+    /// The thread was woken from a sleep: by a caller (or the runtime), or by
+    /// its timer (`None`).
+    pub(crate) fn woken(&mut self, waker: Option<Woken>) {
         self.clocked = true;
+        if waker.is_none() && !cfg!(loom) {
+            let now = Instant::now();
+            if let Some(window) = self.cadence.timer_woke(now) {
+                // Up for a steady caller's call: spin for it, as if still idle.
+                self.window = window;
+                self.waiting_since(now);
+                return;
+            }
+        }
+        self.arrival = waker.map(|waker| waker.at);
+        self.caller_cpu = waker.and_then(|waker| waker.cpu);
+        self.woken_after = Some(self.idle_for());
+    }
+
+    /// Whether the thread is up for a steady caller's call (it then notes when
+    /// the call came: [`Pace::call_found`]).
+    pub(crate) fn expecting(&self) -> bool {
+        self.cadence.expecting()
+    }
+
+    /// The call the thread was up for came at `at`.
+    pub(crate) fn call_found(&mut self, at: Instant) {
+        self.arrival = Some(at);
     }
 
     /// The thread finished a job. Returns whether calls are sparse (it will not
@@ -122,19 +184,36 @@ impl Pace {
             self.back_to_back = true;
             self.last_job_end = None;
             self.stale = true;
+            self.cadence.interrupted();
             return false;
         }
         let now = Instant::now();
+        let arrival = self.arrival.take();
+        if self.cadence.expecting() {
+            // The call a timer woke the thread for: sleep again at once.
+            self.cadence.arrived(arrival.unwrap_or(now));
+            self.last_job_end = Some(now);
+            self.idle_since = now;
+            self.back_to_back = false;
+            self.window = Duration::ZERO;
+            return true;
+        }
         let interval = self.last_job_end.replace(now).map(|last| now - last);
         self.idle_since = now;
         self.back_to_back =
             self.woken_after.is_none() && interval.is_some_and(|interval| interval <= BACK_TO_BACK);
         self.window = match self.woken_after.take() {
-            Some(idle) if idle > self.sparse_after => Duration::ZERO,
-            Some(idle) => idle
-                .mul_f32(1.5)
-                .clamp(self.spin, self.longest.max(SPARSE_AFTER)),
+            Some(idle) if idle > self.sparse_after => {
+                self.cadence.arrived(arrival.unwrap_or(now));
+                Duration::ZERO
+            }
+            Some(idle) => {
+                self.cadence.interrupted();
+                idle.mul_f32(1.5)
+                    .clamp(self.spin, self.longest.max(SPARSE_AFTER))
+            }
             None => {
+                self.cadence.interrupted();
                 let adapted = interval.map_or(self.spin, |interval| {
                     interval.mul_f32(1.5).clamp(self.spin, self.longest)
                 });
@@ -192,6 +271,38 @@ mod tests {
         pace.waiting_since(Instant::now());
         assert!(pace.idle_for() < Duration::from_millis(20));
         assert!(pace.idle_since > before);
+    }
+
+    #[test]
+    fn a_steady_caller_gets_a_timer_and_its_call_sends_the_thread_back_to_sleep_at_once() {
+        let mut pace = frugal();
+        let keep_alive = Config::default().keep_alive;
+        // Calls woken for, exactly 300 µs apart (their wakers' times; the first
+        // a second from now, so that the next is due in the future).
+        let first = Instant::now() + Duration::from_secs(1);
+        let period = Duration::from_micros(300);
+        let mut at = first;
+        for _ in 0..5 {
+            assert_eq!(pace.sleep_for(keep_alive), keep_alive, "no timer yet");
+            std::thread::sleep(SPARSE_AFTER * 2); // (a sleep long enough to be sparse)
+            pace.woken(Some(Woken { at, cpu: Some(1) }));
+            assert!(pace.job_done(), "sparse: no spin after it");
+            at += period;
+        }
+        let sleep = pace.sleep_for(keep_alive);
+        assert!(sleep < keep_alive && sleep > Duration::from_millis(500), "{sleep:?}");
+        // It moves off its caller's CPU before it sleeps, once.
+        assert_eq!(pace.caller_cpu_before_timer(), Some(1));
+        assert_eq!(pace.caller_cpu_before_timer(), None);
+        // Woken by the timer: it spins for the call ...
+        pace.woken(None);
+        assert!(pace.expecting());
+        assert!(pace.window() > Duration::ZERO);
+        // ... which comes: back to sleep at once.
+        pace.call_found(Instant::now());
+        assert!(pace.job_done());
+        assert_eq!(pace.window(), Duration::ZERO);
+        assert!(!pace.expecting());
     }
 
     #[test]

@@ -13,12 +13,12 @@ use std::collections::VecDeque;
 use std::panic;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::cells::{Armed, Cells, Taken, CELLS};
 use super::job::{JobRef, StackJob};
 use super::latch::spin_until_timed;
-use super::sched::{Instead, Sleeper};
+use super::sched::{Instead, Sleeper, Woken};
 use super::sync::{self, AtomicBool, AtomicUsize, Mutex, MutexGuard};
 use super::ticks::Span;
 use super::worker::{Look, Worker};
@@ -509,7 +509,10 @@ impl Pool {
             armed.leave_alone(looks);
         }
         if let Some(cpu) = crowded {
-            worker.mover.leave(cpu);
+            // A steady caller's call, which the thread woke for on its caller's
+            // CPU: every such call would cost its caller a yield.
+            let at_once = worker.pace.expecting();
+            worker.mover.leave(cpu, at_once);
         }
         body
     }
@@ -604,10 +607,15 @@ impl Pool {
             if remaining.is_zero() {
                 break Next::Exit;
             }
-            if let Some(next) = self.sleep(worker, remaining, &mut counted) {
-                break next;
+            let timeout = worker.pace.sleep_for(remaining);
+            if let Some(cpu) = worker.pace.caller_cpu_before_timer() {
+                // The timer must not wake the thread where its caller will run.
+                worker.mover.leave(cpu, true);
             }
-            worker.pace.woken();
+            match self.sleep(worker, timeout, &mut counted) {
+                Ok(waker) => worker.pace.woken(waker),
+                Err(next) => break next,
+            }
         };
         if counted {
             sched.stop_awake();
@@ -653,6 +661,9 @@ impl Pool {
         if let Some(since) = clocked {
             worker.pace.waiting_since(since);
         }
+        if call.is_some() && worker.pace.expecting() {
+            worker.pace.call_found(Instant::now());
+        }
         call
     }
 
@@ -674,32 +685,42 @@ impl Pool {
     }
 
     /// Sleeps until woken or `timeout`, unless a job, a release or (for a worker
-    /// that may move) a demand comes first. `None`: look again.
+    /// that may move) a demand comes first. `Ok`: look again; it says when the
+    /// thread was woken (or a job found), `None` if the timeout ran out.
+    /// `Err`: serve no more here.
     /// `counted`: the worker is counted as awake; it is not any more once it
     /// looked at the runtime's demands.
-    fn sleep(&self, worker: &mut Worker, timeout: Duration, counted: &mut bool) -> Option<Next> {
+    fn sleep(
+        &self,
+        worker: &mut Worker,
+        timeout: Duration,
+        counted: &mut bool,
+    ) -> Result<Option<Woken>, Next> {
         let sched = &self.runtime.sched;
         if !self.dedicated && sched.has_demand() {
             if !worker.still_in(self, Look::BeforeMoving) {
-                return Some(Next::Retire);
+                return Err(Next::Retire);
             }
             if let Some(pool) = sched.take_demand(counted) {
-                return Some(Next::Serve(pool));
+                return Err(Next::Serve(pool));
             }
         }
         // Not moving: look at all of it before sleeping (and before anyone can
         // count on this thread as a sleeper to wake).
         if !worker.still_in(self, Look::BeforeSleeping) {
-            return Some(Next::Retire);
+            return Err(Next::Retire);
         }
         let sleeper = worker.sleeper();
         {
             let mut state = self.lock();
             if !state.queue.is_empty() {
-                return None;
+                return Ok(Some(Woken {
+                    at: Instant::now(),
+                    cpu: None,
+                }));
             }
             if self.is_leaving() {
-                return Some(Next::Leave);
+                return Err(Next::Leave);
             }
             state.sleepers.push_back(sleeper.clone());
         }
@@ -709,21 +730,21 @@ impl Pool {
             match sched.sleep_unless_demand(&sleeper, counted) {
                 Instead::Serve(pool) => {
                     self.forget_sleeper(&sleeper);
-                    return Some(Next::Serve(pool));
+                    return Err(Next::Serve(pool));
                 }
                 Instead::Exit => {
                     self.forget_sleeper(&sleeper);
-                    return Some(Next::Leave);
+                    return Err(Next::Leave);
                 }
                 Instead::Sleep => {}
             }
         }
-        sleeper.park(timeout);
+        let waker = sleeper.park(timeout);
         if !self.dedicated {
             sched.forget_sleeper(&sleeper);
         }
         self.forget_sleeper(&sleeper);
-        None
+        Ok(waker)
     }
 
     fn forget_sleeper(&self, sleeper: &Sleeper) {

@@ -29,7 +29,8 @@ use super::sync::{self, AtomicIsize, AtomicUsize, Mutex, Parker};
 pub(crate) struct Sleeper(Arc<SleeperInner>);
 
 struct SleeperInner {
-    woken: Mutex<bool>,
+    /// When it was woken, if it was.
+    woken: Mutex<Option<Woken>>,
     /// The sleeping thread (the one that made the sleeper).
     parker: Parker,
 }
@@ -38,7 +39,7 @@ impl Sleeper {
     /// A sleeper for the calling thread.
     pub(crate) fn new() -> Sleeper {
         Sleeper(Arc::new(SleeperInner {
-            woken: Mutex::new(false),
+            woken: Mutex::new(None),
             parker: Parker::current(),
         }))
     }
@@ -48,16 +49,24 @@ impl Sleeper {
     }
 
     pub(crate) fn wake(&self) {
-        *sync::lock(&self.0.woken) = true;
+        let woken = Woken {
+            at: Instant::now(),
+            cpu: super::cpu::current(),
+        };
+        *sync::lock(&self.0.woken) = Some(woken);
         self.0.parker.unpark();
     }
 
     /// Sleeps until woken (also by a wake-up that came before) or `timeout`
     /// (loom has no time: until woken, unless the timeout is zero). Called by the
-    /// thread that made the sleeper.
-    pub(crate) fn park(&self, timeout: Duration) {
+    /// thread that made the sleeper. Returns how it was woken; `None`: the
+    /// timeout ran out.
+    pub(crate) fn park(&self, timeout: Duration) -> Option<Woken> {
         let deadline = Instant::now() + timeout;
-        while !std::mem::take(&mut *sync::lock(&self.0.woken)) {
+        loop {
+            if let Some(woken) = sync::lock(&self.0.woken).take() {
+                return Some(woken);
+            }
             // (Under loom, only a zero timeout ends the wait: wall-clock time
             // would make the model's executions differ from one another.)
             let left = if cfg!(loom) {
@@ -66,11 +75,20 @@ impl Sleeper {
                 deadline.saturating_duration_since(Instant::now())
             };
             if left.is_zero() {
-                return;
+                return None;
             }
             self.0.parker.park_timeout(left);
         }
     }
+}
+
+/// When a sleeper was woken, and on which CPU its waker ran: for a sleeper
+/// woken for a call, when the call came and where its caller runs (see
+/// `cadence.rs`).
+#[derive(Clone, Copy)]
+pub(crate) struct Woken {
+    pub(crate) at: Instant,
+    pub(crate) cpu: Option<usize>,
 }
 
 pub(crate) struct Sched {

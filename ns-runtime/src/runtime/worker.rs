@@ -222,6 +222,7 @@ fn main(first: Arc<Pool>) {
     let runtime: Arc<Shared> = Arc::clone(&first.runtime);
     let dedicated = first.dedicated;
     let mut worker = Worker::new(&runtime.config);
+    precise_timers();
     let tid = worker.registration.tid();
     event!(tid, first = %first.name(), dedicated, "runtime thread started");
     #[cfg(not(loom))]
@@ -279,6 +280,17 @@ fn main(first: Arc<Pool>) {
                 event!(tid, left = %pool.name(), "runtime thread went home");
             }
         }
+    }
+}
+
+/// A thread that sets a timer for a steady caller's next call (`cadence.rs`)
+/// wakes late by its timer slack on top of the idle CPU's own wake-up: 50 µs
+/// by default, as long as the pause itself at a few thousand calls a second.
+/// Precise timers cost nothing while no timer is set. (Bodies' own sleeps on
+/// the thread get them too: they wake when asked, not up to 50 µs later.)
+fn precise_timers() {
+    if !cfg!(loom) {
+        let _ = nix::sys::prctl::set_timerslack(1_000);
     }
 }
 
