@@ -64,6 +64,8 @@ pub(crate) struct Pace {
     arrival: Option<Instant>,
     /// The CPU of the last caller that woke the thread, if known.
     caller_cpu: Option<usize>,
+    /// Whether it sets timers for steady callers ([`Config::anticipate`]).
+    anticipate: bool,
 }
 
 impl Pace {
@@ -83,6 +85,7 @@ impl Pace {
             cadence: Cadence::default(),
             arrival: None,
             caller_cpu: None,
+            anticipate: config.anticipate,
         }
     }
 
@@ -117,8 +120,8 @@ impl Pace {
     /// How long the thread, going to sleep, sleeps: `keep_alive_left`, or until
     /// just before the next call of a steady caller is due.
     pub(crate) fn sleep_for(&mut self, keep_alive_left: Duration) -> Duration {
-        if cfg!(loom) {
-            return keep_alive_left; // (no wall-clock decisions: see `job_done`)
+        if cfg!(loom) || !self.anticipate {
+            return keep_alive_left; // (loom: no wall-clock decisions, see `job_done`)
         }
         // Still waiting for the call a timer woke it for: it is late.
         if self.cadence.expecting() {
@@ -273,15 +276,12 @@ mod tests {
         assert!(pace.idle_since > before);
     }
 
-    #[test]
-    fn a_steady_caller_gets_a_timer_and_its_call_sends_the_thread_back_to_sleep_at_once() {
-        let mut pace = frugal();
-        let keep_alive = Config::default().keep_alive;
-        // Calls woken for, exactly 300 µs apart (their wakers' times; the first
-        // a second from now, so that the next is due in the future).
-        let first = Instant::now() + Duration::from_secs(1);
+    /// Five calls that woke the thread, exactly 300 µs apart (their wakers'
+    /// times; the first a second from now, so that the next is due in the
+    /// future), the wakers on CPU 1.
+    fn steady_calls(pace: &mut Pace, keep_alive: Duration) {
         let period = Duration::from_micros(300);
-        let mut at = first;
+        let mut at = Instant::now() + Duration::from_secs(1);
         for _ in 0..5 {
             assert_eq!(pace.sleep_for(keep_alive), keep_alive, "no timer yet");
             std::thread::sleep(SPARSE_AFTER * 2); // (a sleep long enough to be sparse)
@@ -289,8 +289,18 @@ mod tests {
             assert!(pace.job_done(), "sparse: no spin after it");
             at += period;
         }
+    }
+
+    #[test]
+    fn a_steady_caller_gets_a_timer_and_its_call_sends_the_thread_back_to_sleep_at_once() {
+        let mut pace = frugal();
+        let keep_alive = Config::default().keep_alive;
+        steady_calls(&mut pace, keep_alive);
         let sleep = pace.sleep_for(keep_alive);
-        assert!(sleep < keep_alive && sleep > Duration::from_millis(500), "{sleep:?}");
+        assert!(
+            sleep < keep_alive && sleep > Duration::from_millis(500),
+            "{sleep:?}"
+        );
         // It moves off its caller's CPU before it sleeps, once.
         assert_eq!(pace.caller_cpu_before_timer(), Some(1));
         assert_eq!(pace.caller_cpu_before_timer(), None);
@@ -303,6 +313,18 @@ mod tests {
         assert!(pace.job_done());
         assert_eq!(pace.window(), Duration::ZERO);
         assert!(!pace.expecting());
+    }
+
+    #[test]
+    fn a_runtime_that_does_not_anticipate_sets_no_timer() {
+        let config = Config {
+            anticipate: false,
+            ..Config::default()
+        };
+        let mut pace = Pace::new(&config);
+        steady_calls(&mut pace, config.keep_alive);
+        assert_eq!(pace.sleep_for(config.keep_alive), config.keep_alive);
+        assert_eq!(pace.caller_cpu_before_timer(), None);
     }
 
     #[test]

@@ -222,7 +222,9 @@ fn main(first: Arc<Pool>) {
     let runtime: Arc<Shared> = Arc::clone(&first.runtime);
     let dedicated = first.dedicated;
     let mut worker = Worker::new(&runtime.config);
-    precise_timers();
+    if runtime.config.anticipate {
+        precise_timers();
+    }
     let tid = worker.registration.tid();
     event!(tid, first = %first.name(), dedicated, "runtime thread started");
     #[cfg(not(loom))]
