@@ -342,6 +342,29 @@ fn sparse(c: &mut Criterion) {
     g.bench_function("ns_run_latency_first", |b| {
         b.iter_custom(|n| timed(n, &|| latency_first.run(&t.ns, || work(1)).unwrap()))
     });
+    // Without the timer set for a steady caller's next call: every call wakes
+    // the thread, as calls that come at random do.
+    let unanticipated = Runtime::builder().anticipate_steady_calls(false).build();
+    g.bench_function("ns_run_not_anticipated", |b| {
+        b.iter_custom(|n| timed(n, &|| unanticipated.run(&t.ns, || work(1)).unwrap()))
+    });
+    // Pauses of 100–300 µs at random (the default runtime): no steady rate.
+    g.bench_function("ns_run_random_pause", |b| {
+        b.iter_custom(|n| {
+            let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+            let mut total = Duration::ZERO;
+            for _ in 0..n {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                thread::sleep(Duration::from_micros(100 + seed % 200));
+                let start = Instant::now();
+                black_box(t.ns.run(|| work(1)).unwrap());
+                total += start.elapsed();
+            }
+            total
+        })
+    });
     g.finish();
 }
 

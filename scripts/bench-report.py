@@ -38,7 +38,7 @@ GROUPS = {
                      "thread_per_call", "spawn_blocking_setns", "mpsc_thread", "ns_run",
                      "custom_runtime_run", "in_netns_fn"]),
     "sparse": ("setns_in_place", ["park_unpark_floor", "setns_in_place", "netns_rs_run", "mpsc_thread", "ns_run",
-               "ns_run_latency_first"]),
+               "ns_run_latency_first", "ns_run_not_anticipated", "ns_run_random_pause"]),
     "reopen_per_call": ("netns_rs_run_in", ["setns_in_place_open", "netns_rs_run_in", "ns_named_run"]),
     "sweep_300": ("setns_in_place", ["setns_in_place", "ns_run_warm", "ns_run_cold"]),
     "throughput": ("setns_in_place/8", [f"{m}/{n}" for n in (1, 2, 8)
