@@ -68,6 +68,7 @@ fn main() {
     let home = File::open("/proc/thread-self/ns/net").expect("open home");
     let frugal = Runtime::builder().build();
     let eager = Runtime::builder().latency_first().build();
+    let unanticipating = Runtime::builder().anticipate_steady_calls(false).build();
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -96,6 +97,10 @@ fn main() {
             black_box(eager.run(&ns, || work(1)).unwrap());
         });
         rows.push(("ns_run_latency_first", rate, cpu, lat));
+        let (cpu, lat) = paced(rate, || {
+            black_box(unanticipating.run(&ns, || work(1)).unwrap());
+        });
+        rows.push(("ns_run_not_anticipated", rate, cpu, lat));
         let (cpu, lat) = paced(rate, || {
             let out = tokio.block_on(frugal.run_async(&ns, move || async move { work(1) }));
             black_box(out.unwrap());

@@ -12,10 +12,11 @@
 //! same CPU moves off it: it narrows its CPU set to the others for a moment
 //! (the kernel moves it at once) and puts the set back as `sched_getaffinity`
 //! gave it. A thread that woke on a timer for a steady caller's call
-//! (`cadence.rs`) moves off its caller's CPU every time it finds itself there,
-//! and before it sets that timer if its caller last woke it there: both timers
-//! would otherwise fire on that one CPU, and the call would wait for a yield
-//! (about 5 µs a call instead of 1 µs). (That is the CPUs the thread may use then; as with the set every
+//! (`cadence.rs`) moves off its caller's CPU whenever that caller notes it had
+//! to yield (not once in 50 ms), and before it sets that timer if it is on the
+//! CPU of the caller that last woke it: both timers would otherwise fire on
+//! that one CPU, and the call would wait for a yield (about 5 µs a call
+//! instead of 1 µs). (That is the CPUs the thread may use then; as with the set every
 //! runtime thread takes at birth, `birth.rs`, CPUs that a cpuset adds later are
 //! not in it.)
 

@@ -526,11 +526,13 @@ impl Builder {
 
     /// Whether a runtime thread serving a caller that calls at a steady rate
     /// (a timer-driven daemon: the gaps between its calls agree within an
-    /// eighth, between 50 µs and 1 s) sets a timer for just before the next
-    /// call is due, instead of sleeping until the call wakes it (default
-    /// `true`). The call is then handed over as if back to back (about 1 µs
-    /// instead of a wake-up's 5–6 µs on the machines measured), for one timer
-    /// wake-up and a spin of a few microseconds a call: at a thousand calls a
+    /// eighth and 30 µs, and are between `max(4 x max_idle_spin, 50 µs)` and
+    /// 1 s; shorter gaps are met by the idle spin) sets a timer for just before
+    /// the next call is due, instead of sleeping until the call wakes it
+    /// (default `true`). The call is then handed over as if back to back
+    /// (about 1–2 µs instead of a wake-up's 6–8 µs on the machine measured),
+    /// for one timer wake-up and a spin of 10–20 µs a call (at most about
+    /// 170 µs, however the timers and the caller vary): at a thousand calls a
     /// second, about 3 % of a core more (`BENCHMARKS.md`). Calls that come at
     /// random set no timer. Off, every sparse call wakes its thread.
     ///

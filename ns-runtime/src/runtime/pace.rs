@@ -150,8 +150,11 @@ impl Pace {
         if waker.is_none() && !cfg!(loom) {
             let now = Instant::now();
             if let Some(window) = self.cadence.timer_woke(now) {
-                // Up for a steady caller's call: spin for it, as if still idle.
+                // Up for a steady caller's call: spin for it, as if still idle
+                // (what an earlier wake-up that brought no call said is void).
                 self.window = window;
+                self.arrival = None;
+                self.woken_after = None;
                 self.waiting_since(now);
                 return;
             }
@@ -161,15 +164,19 @@ impl Pace {
         self.woken_after = Some(self.idle_for());
     }
 
-    /// Whether the thread is up for a steady caller's call (it then notes when
-    /// the call came: [`Pace::call_found`]).
+    /// Whether the thread is up for a steady caller's call.
     pub(crate) fn expecting(&self) -> bool {
         self.cadence.expecting()
     }
 
-    /// The call the thread was up for came at `at`.
-    pub(crate) fn call_found(&mut self, at: Instant) {
-        self.arrival = Some(at);
+    /// The thread found a call, and runs it next: if it was up for it, the call
+    /// came now. (Once its cells are given up before a sleep, the thread finds
+    /// a call only by looking: in its cells, the queue or while giving them
+    /// up.)
+    pub(crate) fn call_found(&mut self) {
+        if self.cadence.expecting() {
+            self.arrival = Some(Instant::now());
+        }
     }
 
     /// The thread finished a job. Returns whether calls are sparse (it will not
@@ -194,6 +201,7 @@ impl Pace {
         let arrival = self.arrival.take();
         if self.cadence.expecting() {
             // The call a timer woke the thread for: sleep again at once.
+            self.woken_after = None;
             self.cadence.arrived(arrival.unwrap_or(now));
             self.last_job_end = Some(now);
             self.idle_since = now;
@@ -277,11 +285,11 @@ mod tests {
     }
 
     /// Five calls that woke the thread, exactly 300 µs apart (their wakers'
-    /// times; the first a second from now, so that the next is due in the
-    /// future), the wakers on CPU 1.
+    /// times; the first 5 s from now, so that the next is due in the future
+    /// however slowly the test runs), the wakers on CPU 1.
     fn steady_calls(pace: &mut Pace, keep_alive: Duration) {
         let period = Duration::from_micros(300);
-        let mut at = Instant::now() + Duration::from_secs(1);
+        let mut at = Instant::now() + Duration::from_secs(5);
         for _ in 0..5 {
             assert_eq!(pace.sleep_for(keep_alive), keep_alive, "no timer yet");
             std::thread::sleep(SPARSE_AFTER * 2); // (a sleep long enough to be sparse)
@@ -304,12 +312,25 @@ mod tests {
         // It moves off its caller's CPU before it sleeps, once.
         assert_eq!(pace.caller_cpu_before_timer(), Some(1));
         assert_eq!(pace.caller_cpu_before_timer(), None);
-        // Woken by the timer: it spins for the call ...
+        // A wake-up that brings no call (the runtime's, for another target
+        // that another thread served): nothing to learn from yet.
+        pace.woken(Some(Woken {
+            at: Instant::now(),
+            cpu: None,
+        }));
+        assert!(
+            pace.sleep_for(keep_alive) < keep_alive,
+            "the timer is set again"
+        );
+        // Woken by the timer: it spins for the call, and forgets the wake-up
+        // before ...
         pace.woken(None);
+        assert_eq!(pace.arrival, None);
+        assert_eq!(pace.woken_after, None);
         assert!(pace.expecting());
         assert!(pace.window() > Duration::ZERO);
         // ... which comes: back to sleep at once.
-        pace.call_found(Instant::now());
+        pace.call_found();
         assert!(pace.job_done());
         assert_eq!(pace.window(), Duration::ZERO);
         assert!(!pace.expecting());

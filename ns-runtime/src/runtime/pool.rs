@@ -563,6 +563,7 @@ impl Pool {
             let body = if let Some(call) = self.take_call(&mut armed) {
                 Some(self.answer(call, worker, &mut armed, &mut counted))
             } else if let Some(job) = self.pop() {
+                worker.pace.call_found();
                 // Busy with queued jobs (callers are waiting here): not awake for
                 // other targets' demands, which must not wait behind them.
                 if std::mem::take(&mut counted) {
@@ -575,8 +576,10 @@ impl Pool {
                 continue;
             } else {
                 // Give the cells up; a call that came meanwhile is served.
-                self.give_up(&mut armed)
-                    .map(|call| self.answer(call, worker, &mut armed, &mut counted))
+                self.give_up(&mut armed).map(|call| {
+                    worker.pace.call_found();
+                    self.answer(call, worker, &mut armed, &mut counted)
+                })
             };
             if let Some(body) = body {
                 if worker.pace.job_done() {
@@ -608,10 +611,6 @@ impl Pool {
                 break Next::Exit;
             }
             let timeout = worker.pace.sleep_for(remaining);
-            if let Some(cpu) = worker.pace.caller_cpu_before_timer() {
-                // The timer must not wake the thread where its caller will run.
-                worker.mover.leave(cpu, true);
-            }
             match self.sleep(worker, timeout, &mut counted) {
                 Ok(waker) => worker.pace.woken(waker),
                 Err(next) => break next,
@@ -661,8 +660,8 @@ impl Pool {
         if let Some(since) = clocked {
             worker.pace.waiting_since(since);
         }
-        if call.is_some() && worker.pace.expecting() {
-            worker.pace.call_found(Instant::now());
+        if call.is_some() {
+            worker.pace.call_found();
         }
         call
     }
@@ -738,6 +737,10 @@ impl Pool {
                 }
                 Instead::Sleep => {}
             }
+        }
+        if let Some(cpu) = worker.pace.caller_cpu_before_timer() {
+            // The timer must not wake the thread where its caller will run.
+            worker.mover.leave(cpu, true);
         }
         let waker = sleeper.park(timeout);
         if !self.dedicated {
