@@ -13,7 +13,8 @@
 //!
 //! The timer fires late (the idle CPU's own wake-up: 20 µs or more on the
 //! virtual machines measured, with the thread's timer slack at 1 µs), so the
-//! thread learns how late, from each wake-up, and asks that much earlier; a
+//! thread learns how late, from its last wake-ups, and asks that much earlier
+//! (enough for most of them: the few later ones cost their call a wake-up); a
 //! call that came while it slept shows the timer is later still. What a call
 //! can cost in spinning is bounded: the thread allows for at most
 //! [`MAX_LATE`] of lateness and [`MAX_DEVIATION`] of jitter. Gaps that do not
@@ -57,7 +58,9 @@ pub(crate) struct Cadence {
     deviation: Duration,
     /// Periods that agreed with the mean, in a row.
     agreeing: u32,
-    /// How late the thread's timers fire (learnt).
+    /// How late the thread's timers fire: the last few wake-ups.
+    lateness: Lateness,
+    /// The lateness allowed for (a high one of those, at most `most_late`).
     late: Duration,
     /// The call the thread set its timer for: when it is due, and when the
     /// timer was asked to fire.
@@ -101,27 +104,18 @@ impl Cadence {
             return;
         };
         let late_by_at_least = at.saturating_duration_since(requested);
-        self.late = self
-            .late
-            .max(late_by_at_least + SPIN_AROUND)
-            .min(self.most_late());
+        self.lateness.push(late_by_at_least + SPIN_AROUND);
+        self.late = self.lateness.allowance().min(self.most_late());
     }
 
     fn most_late(&self) -> Duration {
         (self.period / MAX_LEAD_SHARE).min(MAX_LATE)
     }
 
-    /// The timer asked for `requested` woke the thread at `now`: how late
-    /// timers are (a late one counts at once for half, an early one for an
-    /// eighth: the thread would rather spin a little longer than miss).
+    /// The timer asked for `requested` woke the thread at `now`.
     fn learn_lateness(&mut self, requested: Instant, now: Instant) {
-        let late = now.saturating_duration_since(requested);
-        self.late = if late > self.late {
-            self.late + (late - self.late) / 2
-        } else {
-            self.late - (self.late - late) / 8
-        };
-        self.late = self.late.min(self.most_late());
+        self.lateness.push(now.saturating_duration_since(requested));
+        self.late = self.lateness.allowance().min(self.most_late());
     }
 
     /// A call came back to back, or while the thread spun as usual: the caller
@@ -181,6 +175,39 @@ impl Cadence {
     /// Whether the thread is awake for a call the timer woke it for.
     pub(crate) fn expecting(&self) -> bool {
         self.woke.is_some()
+    }
+}
+
+/// How late the last [`Lateness::KEPT`] timers fired (or at least how late,
+/// for one a call beat).
+#[derive(Default)]
+struct Lateness {
+    kept: [Duration; Lateness::KEPT],
+    count: usize,
+    next: usize,
+}
+
+impl Lateness {
+    const KEPT: usize = 16;
+
+    fn push(&mut self, late: Duration) {
+        self.kept[self.next] = late;
+        self.next = (self.next + 1) % Self::KEPT;
+        self.count = (self.count + 1).min(Self::KEPT);
+    }
+
+    /// What to allow for: the 7/8 quantile of those kept (the second highest
+    /// of 16). A timer later than that costs a call a wake-up, about one call
+    /// in ten; allowing for the highest would spin, for every call, as long as
+    /// the worst of them.
+    fn allowance(&self) -> Duration {
+        if self.count == 0 {
+            return Duration::ZERO;
+        }
+        let mut kept = self.kept;
+        let kept = &mut kept[..self.count];
+        kept.sort_unstable();
+        kept[(self.count * 7 / 8).min(self.count - 1)]
     }
 }
 
