@@ -20,9 +20,9 @@ use crate::stats::{event, LiveThread};
 use crate::sys;
 
 /// A body may move its thread through code the attribute cannot see; a thread
-/// checks where it is at most this many calls after a body that may have moved
-/// it (one that took as long as a system call: see `ticks.rs`), and before it
-/// sleeps after one.
+/// checks where it is before it sleeps, and at most this many calls after a
+/// body that may have moved it (one that took as long as a system call: see
+/// `ticks.rs`).
 pub(crate) const CHECK_EVERY: u32 = 64;
 
 /// When a worker looks at where it is ([`Worker::still_in`]).
@@ -32,8 +32,7 @@ pub(crate) enum Look {
     /// `stat` per kind), so that a thread a body moved is retired, never
     /// reassigned; the fd table and fs struct are looked at before it sleeps.
     BeforeMoving,
-    /// Before it sleeps: all of it, unless no body since its last look there
-    /// could have made a system call.
+    /// Before it sleeps: all of it.
     BeforeSleeping,
 }
 
@@ -52,9 +51,6 @@ pub(crate) struct Worker {
     /// Calls since the first body after the last check that may have made a
     /// system call (none: no body since could have moved the thread).
     suspect_calls: Option<u32>,
-    /// It looked at all of where it is (before a sleep) since it entered its
-    /// target.
-    looked: bool,
     /// See [`ticks::syscall_bar`].
     syscall_bar: u64,
     /// Its last body was slow ([`ticks::slow`]): it arms one cell, so that no
@@ -77,7 +73,6 @@ impl Worker {
             mover: Mover::default(),
             quiet: Quiet::default(),
             suspect_calls: None,
-            looked: false,
             syscall_bar: ticks::syscall_bar(),
             slow_body: false,
             ids: (
@@ -126,14 +121,8 @@ impl Worker {
     pub(crate) fn still_in(&mut self, pool: &Pool, look: Look) -> bool {
         self.damage = match look {
             Look::BeforeMoving => self.moved_away(pool),
-            // No body since the last look could have made a system call: what
-            // that look found stands. (A thread called sparsely sleeps after
-            // every call: the look, three system calls, would cost each call
-            // about as much again as its wake-up.)
-            Look::BeforeSleeping if self.suspect_calls.is_none() && self.looked => None,
             Look::BeforeSleeping => {
                 self.suspect_calls = None;
-                self.looked = true;
                 self.find_damage(pool)
             }
         };
@@ -170,7 +159,6 @@ impl Worker {
     /// Moves into `pool`'s target (counted there as incoming) and says so to it.
     /// Err: the thread is stranded somewhere it cannot leave and must end.
     fn enter(&mut self, pool: &Pool) -> std::result::Result<bool, ()> {
-        self.looked = false;
         let Some(target) = pool.target() else {
             // Released before we came: nobody can be waiting there.
             pool.arrival_failed(&Error::Abandoned {
