@@ -58,6 +58,8 @@ pub(crate) struct Cadence {
     deviation: Duration,
     /// Periods that agreed with the mean, in a row.
     agreeing: u32,
+    /// The last gap was far off the others, and left out (see `arrived`).
+    outliers: u32,
     /// How late the thread's timers fire: the last few wake-ups.
     lateness: Lateness,
     /// The lateness allowed for (a high one of those, at most `most_late`).
@@ -85,8 +87,17 @@ impl Cadence {
             return;
         }
         let off = abs_diff(period, self.period);
-        if self.agreeing == 0 || off > self.period / 8 {
-            self.agreeing = u32::from(off <= self.period / 8);
+        let agrees = off <= self.period / 8;
+        if self.agreeing > 0 && (!agrees || off > MAX_DEVIATION * 4) && self.outliers == 0 {
+            // One gap far off the others (the machine's hiccup, or the caller's):
+            // not averaged in, which would keep the timer off for many calls.
+            // Two in a row: the rate changed.
+            self.outliers = 1;
+            return;
+        }
+        self.outliers = 0;
+        if self.agreeing == 0 || !agrees {
+            self.agreeing = u32::from(agrees);
             self.period = period;
             self.deviation = off.min(period / 8);
             return;
@@ -103,9 +114,11 @@ impl Cadence {
         let (Some(requested), None) = (self.requested.take(), self.woke.take()) else {
             return;
         };
-        let late_by_at_least = at.saturating_duration_since(requested);
-        self.lateness.push(late_by_at_least + SPIN_AROUND);
-        self.late = self.lateness.allowance().min(self.most_late());
+        // (A call that came before the timer was even due says nothing of it.)
+        if let Some(late_by_at_least) = at.checked_duration_since(requested) {
+            self.lateness.push(late_by_at_least + SPIN_AROUND);
+            self.late = self.lateness.allowance().min(self.most_late());
+        }
     }
 
     fn most_late(&self) -> Duration {
@@ -123,6 +136,7 @@ impl Cadence {
     pub(crate) fn interrupted(&mut self) {
         self.last_arrival = None;
         self.agreeing = 0;
+        self.outliers = 0;
         self.missed();
     }
 
@@ -137,7 +151,8 @@ impl Cadence {
             return None;
         }
         let due = self.last_arrival? + self.period;
-        let wake = due.checked_sub(self.late + SPIN_AROUND)?;
+        // (The period may have shrunk since the lateness was last learnt.)
+        let wake = due.checked_sub(self.late.min(self.most_late()) + SPIN_AROUND)?;
         let sleep = wake
             .checked_duration_since(now)
             .filter(|&sleep| sleep < longest)?;
@@ -197,7 +212,7 @@ impl Lateness {
     }
 
     /// What to allow for: the 7/8 quantile of those kept (the second highest
-    /// of 16). A timer later than that costs a call a wake-up, about one call
+    /// of 16; the highest until 9 are kept). A timer later than that costs a call a wake-up, about one call
     /// in ten; allowing for the highest would spin, for every call, as long as
     /// the worst of them.
     fn allowance(&self) -> Duration {
@@ -207,7 +222,7 @@ impl Lateness {
         let mut kept = self.kept;
         let kept = &mut kept[..self.count];
         kept.sort_unstable();
-        kept[(self.count * 7 / 8).min(self.count - 1)]
+        kept[self.count * 7 / 8]
     }
 }
 
@@ -315,6 +330,47 @@ mod tests {
             .timer_woke(requested + Duration::from_millis(50))
             .unwrap();
         assert_eq!(cadence.late, MAX_LATE);
+    }
+
+    #[test]
+    fn the_lateness_allowed_for_leaves_the_worst_wake_up_out() {
+        let mut lateness = Lateness::default();
+        lateness.push(Duration::from_micros(90));
+        assert_eq!(lateness.allowance(), Duration::from_micros(90));
+        for late in 20..35 {
+            lateness.push(Duration::from_micros(late));
+        }
+        // 16 kept: 90 µs once, 20–34 µs; the second highest.
+        assert_eq!(lateness.allowance(), Duration::from_micros(34));
+    }
+
+    #[test]
+    fn one_gap_far_off_the_others_is_left_out_and_two_change_the_rate() {
+        let mut cadence = Cadence::default();
+        let period = Duration::from_secs(1) / 2;
+        let mut at = Instant::now();
+        for _ in 0..5 {
+            at += period;
+            cadence.arrived(at);
+        }
+        // A 10 ms hiccup, within an eighth of the period: left out.
+        at += period + Duration::from_millis(10);
+        cadence.arrived(at);
+        assert!(cadence.sleep_for(at, Duration::MAX).is_some());
+        assert_eq!(cadence.deviation, Duration::ZERO);
+        // A new rate: after two gaps of it, it is the rate.
+        let faster = Duration::from_millis(300);
+        for _ in 0..2 {
+            at += faster;
+            cadence.arrived(at);
+        }
+        assert_eq!(cadence.period, faster);
+        for _ in 0..3 {
+            at += faster;
+            cadence.arrived(at);
+        }
+        let sleep = cadence.sleep_for(at, Duration::MAX).unwrap();
+        assert!(sleep < faster, "{sleep:?}");
     }
 
     #[test]

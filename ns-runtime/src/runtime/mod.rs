@@ -527,8 +527,9 @@ impl Builder {
 
     /// Whether a runtime thread serving a caller that calls at a steady rate
     /// (a timer-driven daemon: the gaps between its calls agree within an
-    /// eighth and 30 µs, and are between `max(4 x max_idle_spin, 50 µs)` and
-    /// 1 s; shorter gaps are met by the idle spin) sets a timer for just before
+    /// eighth, their mean deviation under 30 µs, and the thread sleeps longer
+    /// than `max(4 x max(spin, max_idle_spin), 50 µs)` between them, up to 1 s;
+    /// shorter pauses are met by the idle spin) sets a timer for just before
     /// the next call is due, instead of sleeping until the call wakes it
     /// (default `true`). The call is then handed over as if back to back
     /// (about 1–2 µs instead of a wake-up's 6–8 µs on the machine measured),

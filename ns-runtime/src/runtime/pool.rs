@@ -660,7 +660,8 @@ impl Pool {
         if let Some(since) = clocked {
             worker.pace.waiting_since(since);
         }
-        if call.is_some() {
+        // (A call queued instead is taken next, from the queue or a cell.)
+        if call.is_some() || self.hot.queued.load(Ordering::Relaxed) > 0 {
             worker.pace.call_found();
         }
         call
