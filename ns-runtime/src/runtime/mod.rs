@@ -67,8 +67,8 @@ pub(crate) struct Config {
 
 /// How long callers and idle threads spin by default: long enough for calls that
 /// come back to back (a hand-off takes well under a microsecond), short enough
-/// that a steady call rate costs little CPU (a thousand calls a second: 3.1 % of
-/// a core in all without the timer of `cadence.rs`, 5.2 % with it, against
+/// that a steady call rate costs little CPU (a thousand calls a second: 3.2 % of
+/// a core in all without the timer of `cadence.rs`, 5.5 % with it, against
 /// 2.1 % for `setns` in place; `BENCHMARKS.md`).
 const FRUGAL_SPIN: Duration = Duration::from_micros(5);
 
@@ -535,7 +535,7 @@ impl Builder {
     /// (about 1–2 µs instead of a wake-up's 6–8 µs on the machine measured),
     /// for one timer wake-up and a spin of 15–20 µs a call (at most about
     /// 170 µs, however the timers and the caller vary): at a thousand calls a
-    /// second, about 2 points of a core more, at three thousand about 7
+    /// second, about 2 points of a core more, at three thousand about 8
     /// (`BENCHMARKS.md`). Calls that come at random set no timer. Off, every
     /// sparse call wakes its thread.
     ///
