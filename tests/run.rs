@@ -245,6 +245,48 @@ fn idle_threads_exit_after_the_keep_alive() {
     assert_eq!(rt.run(&ns, thread_net_inode).unwrap(), ns.inode());
 }
 
+/// The calling thread's id, from `/proc/thread-self`.
+fn current_tid() -> u32 {
+    let link = std::fs::read_link("/proc/thread-self").unwrap();
+    link.file_name().unwrap().to_str().unwrap().parse().unwrap()
+}
+
+/// How often a thread of this process has been switched out so far.
+fn context_switches(tid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).unwrap();
+    status
+        .lines()
+        .filter(|line| line.contains("ctxt_switches:"))
+        .map(|line| {
+            line.split_whitespace()
+                .nth(1)
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum()
+}
+
+fn a_steady_callers_thread_sleeps_for_good_once_the_calls_stop() {
+    require_root!();
+    // Its own runtime: no other test's call or demand wakes its thread.
+    let rt = Runtime::builder().build();
+    let ns = NetNs::create().unwrap();
+    let tid = rt.run(&ns, current_tid).unwrap();
+    // A steady caller: the thread sets a timer before each next call.
+    for _ in 0..40 {
+        thread::sleep(Duration::from_millis(2));
+        assert_eq!(rt.run(&ns, current_tid).unwrap(), tid);
+    }
+    // The calls stop: at most one timer wake-up for the call that never comes
+    // (within the next 2 ms), then nothing until the keep-alive.
+    thread::sleep(Duration::from_millis(20));
+    let before = context_switches(tid);
+    thread::sleep(Duration::from_millis(300));
+    let woken = context_switches(tid) - before;
+    assert_eq!(woken, 0, "the idle thread was switched in {woken} times");
+}
+
 fn namespaces_named_by_tests_are_usable_through_run() {
     require_root!();
     let t = TestNs::new("run");
@@ -464,5 +506,6 @@ tests! {
     back_to_back_calls_from_one_caller_keep_one_thread,
     a_listener_bound_inside_keeps_its_namespace_on_the_host_thread,
     idle_threads_exit_after_the_keep_alive,
+    a_steady_callers_thread_sleeps_for_good_once_the_calls_stop,
     namespaces_named_by_tests_are_usable_through_run,
 }
