@@ -35,7 +35,10 @@
 //!   from namespace A into B and back into A do not deadlock.
 //! - Dropping the last handle of a namespace makes the runtime's threads leave it:
 //!   idle ones at once, a busy one after its body.
-//! - Idle runtime threads sleep (no CPU) and exit after a keep-alive.
+//! - Idle runtime threads sleep (no CPU) and exit after a keep-alive. A thread
+//!   whose caller calls at a steady rate wakes on a timer just before each call
+//!   ([`Builder::anticipate_steady_calls`]), and at most once more after the
+//!   calls stop.
 //! - Thread-locals are not per namespace: a runtime thread serves one namespace
 //!   after another, unless the runtime was built with
 //!   [`Builder::dedicated_threads`].
