@@ -134,6 +134,11 @@ impl Cadence {
     /// A call came back to back, or while the thread spun as usual: the caller
     /// does not (or no longer) call at a steady rate.
     pub(crate) fn interrupted(&mut self) {
+        // (Called after every back-to-back call: without an arrival nothing is
+        // kept, so one look does it. `sleep_for` needs one; `arrived` sets it.)
+        if self.last_arrival.is_none() {
+            return;
+        }
         self.last_arrival = None;
         self.agreeing = 0;
         self.outliers = 0;
