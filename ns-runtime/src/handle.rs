@@ -602,6 +602,7 @@ run_methods!(Ns, "of this namespace", "Ns::create(NsKind::Uts)?");
 
 impl sealed::Sealed for Ns {
     #[allow(private_interfaces)] // sealed: nobody outside can name or call it
+    #[inline]
     fn anchor(&self) -> Result<&Anchor> {
         self.shared
             .anchor

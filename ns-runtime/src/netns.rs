@@ -520,6 +520,7 @@ impl TryFrom<Ns> for NetNs {
 
 impl Sealed for NetNs {
     #[allow(private_interfaces)] // sealed: nobody outside can name or call it
+    #[inline]
     fn anchor(&self) -> Result<&crate::runtime::Anchor> {
         self.ns.anchor()
     }

@@ -41,12 +41,14 @@ impl Anchor {
         anchor
     }
 
+    #[inline]
     pub(crate) fn target(&self) -> &Arc<Target> {
         &self.target
     }
 
     /// The pool of `runtime` for this target, made on the first call: a scan of a
     /// list of one or two entries, no lock.
+    #[inline]
     pub(crate) fn pool(&self, runtime: &Arc<Shared>) -> &Arc<Pool> {
         self.pools.get_or_insert(runtime, &self.target)
     }
@@ -108,6 +110,7 @@ struct Node {
 }
 
 impl PoolList {
+    #[inline]
     fn find(&self, runtime: usize) -> Option<&Arc<Pool>> {
         let mut at = self.head.load(Ordering::Acquire);
         while !at.is_null() {
@@ -125,10 +128,17 @@ impl PoolList {
         None
     }
 
+    #[inline]
     fn get_or_insert(&self, runtime: &Arc<Shared>, target: &Arc<Target>) -> &Arc<Pool> {
         if let Some(pool) = self.find(runtime.id) {
             return pool;
         }
+        self.insert(runtime, target)
+    }
+
+    /// `runtime`'s first call of the target: makes its pool.
+    #[cold]
+    fn insert(&self, runtime: &Arc<Shared>, target: &Arc<Target>) -> &Arc<Pool> {
         let _changes = sync::lock(&self.changes);
         // Another thread of this runtime may have put it in meanwhile.
         if let Some(pool) = self.find(runtime.id) {

@@ -8,6 +8,7 @@ use std::sync::Once;
 static GENERATION: AtomicUsize = AtomicUsize::new(0);
 
 /// How many `fork`s lie between the first process that used a runtime and this one.
+#[inline]
 pub(crate) fn generation() -> usize {
     GENERATION.load(Ordering::Relaxed)
 }

@@ -165,6 +165,7 @@ impl Generations {
 
     /// The state for this process: one load and a compare, unless a `fork` came
     /// since it was made.
+    #[inline]
     fn current(&self) -> &Arc<Shared> {
         // SAFETY: `current` points into a Box in `all`, which is never removed or
         // moved out while `self` lives.
@@ -232,6 +233,7 @@ impl Runtime {
     /// let rt = ns_runtime::Runtime::global();
     /// assert_eq!(rt.max_threads_per_ns(), 8); // the default settings
     /// ```
+    #[inline]
     pub fn global() -> &'static Runtime {
         GLOBAL.get_or_init(|| Runtime::with_config(Config::default(), true))
     }

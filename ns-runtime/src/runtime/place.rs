@@ -27,6 +27,7 @@ loom::thread_local! {
 
 /// Whether the calling thread is a runtime thread serving `target` now (then a
 /// call into it runs inline).
+#[inline]
 pub(crate) fn is_serving(target: &Arc<Target>) -> bool {
     SERVING.with(|serving| serving.get() == Arc::as_ptr(target) as usize)
 }

@@ -15,26 +15,38 @@
 //! - cores whose round trip is 325 ns: 350 ns at 0 looks, 330 ns at 2.
 //!
 //! No number of looks suits every placement (on distant cores, when at most 4
-//! were tried, 4 was the best: hence up to 11), and the cost is not monotonic
-//! in the looks, so the thread measures instead. It keeps the mean gap between an answer and the
-//! next call it takes for each number of looks it tried, uses the best, and
-//! tries another now and then (a short batch of calls after every
-//! [`EXPLORE_EVERY`] batches, whose mean replaces the level's last; mostly a
-//! neighbour of the best), which also notices when the best changed; a batch
-//! at the best level far from its mean (the caller's loop changed, or the
-//! threads moved) has every level measured again, the best's neighbours first. With several callers, the gaps are between any two calls the thread
+//! were tried, 4 was the best), and the cost is not monotonic in the looks, so
+//! the thread measures instead. It keeps the mean gap between an answer and
+//! the next call it takes for each number of looks it tried ([`LOOKS`]), uses
+//! the best, and tries another now and then (a short batch of calls after
+//! every [`EXPLORE_EVERY`] batches, whose mean replaces the level's last;
+//! mostly a neighbour of the best), which also notices when the best changed;
+//! a batch at the best level far from its mean (the caller's loop changed, or
+//! the threads moved) has every level measured again, the best's neighbours
+//! first. With several callers, the gaps are between any two calls the thread
 //! takes: the looks that make them shortest give the most calls a second. The
 //! gaps come from the readings of the clock around each body that the thread
 //! takes anyway (`ticks.rs`): no clock is read for this. Where there is no
-//! clock, the thread looks at once. Looks are `PAUSE`s, not a finer wait: a
-//! thread that waited by spinning on the cycle counter instead, or polled the
-//! cell without `PAUSE` right after its quiet looks, made calls slower
-//! (124–150 ns against 95).
+//! clock, the thread looks at once.
+//!
+//! The looks follow each other with no pause between them (`TIGHT_LOOKS` in
+//! `latch.rs`), a few nanoseconds apart: so the wait after an answer is tuned
+//! finely, and a call is seen soon after it comes. With a `PAUSE` (25 ns
+//! here) between looks, as in the figures above, the best level still left a
+//! call waiting 12 ns on average: calls took 83–85 ns where they now take
+//! 71–74 ns (round trip 64 ns). The levels run up to 128 looks, more than the
+//! longest wait measured (distant cores: ≈ 130 ns), finely where a few looks
+//! matter and coarsely beyond. A thread that waited by spinning on the cycle
+//! counter instead made calls slower (124–150 ns against 95): each reading
+//! costs 9.5 ns here.
 
 use super::ticks::{Span, Tick};
 
-/// The numbers of looks tried: `0..LEVELS`.
-const LEVELS: usize = 12;
+/// The numbers of looks tried, one per level.
+const LOOKS: [u32; LEVELS] = [
+    0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64, 80, 96, 128,
+];
+const LEVELS: usize = 22;
 
 /// Calls in a batch at the best level, and in one that tries another (short:
 /// another level may be much worse): each batch's mean gap is one
@@ -64,7 +76,7 @@ const BACK_TO_BACK_BARS: u64 = 64;
 /// A thread's tuner of the looks to pass (see the module documentation).
 #[derive(Default)]
 pub(crate) struct Quiet {
-    /// The level in use: looks to pass after an answer.
+    /// The level in use: [`LOOKS`]`[looks]` looks pass after an answer.
     looks: usize,
     /// When the last body ended.
     last_end: Option<Tick>,
@@ -110,7 +122,7 @@ impl Quiet {
             return 0;
         }
         let Some(last_end) = self.last_end.replace(body.1) else {
-            return self.looks as u32;
+            return LOOKS[self.looks];
         };
         self.calls += 1;
         let gap = body.0.since(last_end);
@@ -122,7 +134,7 @@ impl Quiet {
         if self.calls == SETTLING + if self.trial { TRIAL_BATCH } else { BATCH } {
             self.end_batch(longest);
         }
-        self.looks as u32
+        LOOKS[self.looks]
     }
 
     /// `longest`: the gap at which calls are not back to back.
@@ -216,7 +228,7 @@ mod tests {
     impl Thread {
         /// Runs `calls` calls of 10-tick bodies, each after the gap `gap(looks)`
         /// for the looks chosen after the last; returns how often it chose
-        /// each number of looks.
+        /// each level.
         fn run(&mut self, calls: u32, gap: impl Fn(u32) -> u64) -> [u32; LEVELS] {
             let mut chosen = [0; LEVELS];
             for _ in 0..calls {
@@ -225,16 +237,27 @@ mod tests {
                 self.looks = self
                     .quiet
                     .after(Span(Tick::at(began), Tick::at(self.clock)), BAR);
-                chosen[self.looks as usize] += 1;
+                chosen[level(self.looks)] += 1;
             }
             chosen
         }
     }
 
+    /// The level of `looks`.
+    fn level(looks: u32) -> usize {
+        LOOKS
+            .iter()
+            .position(|&l| l == looks)
+            .expect("a level's looks")
+    }
+
     /// As measured between neighbouring cores: best at two looks, and not
     /// monotonic (one look is worse than none).
     fn neighbours(looks: u32) -> u64 {
-        [340, 360, 220, 290, 380, 400, 420, 440, 460, 480, 500, 520][looks as usize]
+        match looks {
+            0..=3 => [340, 360, 220, 290][looks as usize],
+            _ => 300 + 20 * u64::from(looks),
+        }
     }
 
     #[test]
@@ -242,22 +265,22 @@ mod tests {
         let mut thread = Thread::default();
         thread.run(5_000, neighbours);
         let chosen = thread.run(100_000, neighbours);
-        assert!(chosen[2] > 95_000, "{chosen:?}");
+        assert!(chosen[level(2)] > 95_000, "{chosen:?}");
         // The placement changes: now looking at once is best. Within the
         // calls of a trial of every level, the thread looks at once.
         let siblings = |looks: u32| 130 + 20 * u64::from(looks);
         thread.run(EXPLORE_EVERY * LEVELS as u32 * BATCH, siblings);
         let chosen = thread.run(100_000, siblings);
-        assert!(chosen[0] > 95_000, "{chosen:?}");
+        assert!(chosen[level(0)] > 95_000, "{chosen:?}");
     }
 
     #[test]
     fn a_best_level_far_from_the_others_is_found_in_its_turn() {
         let mut thread = Thread::default();
-        let dip = |looks: u32| if looks == 7 { 150 } else { 300 };
+        let dip = |looks: u32| if looks == 40 { 150 } else { 300 };
         thread.run(200 * LEVELS as u32 * BATCH, dip);
         let chosen = thread.run(100_000, dip);
-        assert!(chosen[7] > 90_000, "{chosen:?}");
+        assert!(chosen[level(40)] > 90_000, "{chosen:?}");
     }
 
     #[test]
@@ -271,15 +294,15 @@ mod tests {
             means.iter().all(|&mean| mean.is_none() || mean == longest),
             "{means:?}"
         );
-        assert!(chosen[0] > 9_000, "{chosen:?}");
+        assert!(chosen[level(0)] > 9_000, "{chosen:?}");
         // A level whose calls stop coming back to back is not kept for it.
         let mut thread = Thread::default();
         let chosen = thread.run(200_000, |looks| match looks {
             3 => BAR * BACK_TO_BACK_BARS,
             _ => neighbours(looks),
         });
-        assert!(chosen[3] < 2_000, "{chosen:?}");
-        assert!(chosen[2] > 180_000, "{chosen:?}");
+        assert!(chosen[level(3)] < 2_000, "{chosen:?}");
+        assert!(chosen[level(2)] > 180_000, "{chosen:?}");
     }
 
     #[test]

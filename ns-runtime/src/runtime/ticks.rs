@@ -51,6 +51,7 @@ enum Clock {
     None,
 }
 
+#[inline]
 fn clock() -> Clock {
     static CLOCK: OnceLock<Clock> = OnceLock::new();
     *CLOCK.get_or_init(|| {

@@ -56,6 +56,9 @@ pub(crate) struct Worker {
     /// Its last body was slow ([`ticks::slow`]): it arms one cell, so that no
     /// call waits in its cells behind such a body (see `Pool::wait`).
     pub(crate) slow_body: bool,
+    /// Its last call came through a cell whose caller spun for the answer
+    /// (rather than parking): a caller back to back (see `Pool::wait`).
+    pub(crate) caller_spun: bool,
     /// This thread's id and its process's, for `kcmp` (a thread of a runtime
     /// never outlives a fork: only the forking thread goes on in the child).
     ids: (libc::pid_t, libc::pid_t),
@@ -75,6 +78,7 @@ impl Worker {
             suspect_calls: None,
             syscall_bar: ticks::syscall_bar(),
             slow_body: false,
+            caller_spun: false,
             ids: (
                 nix::unistd::gettid().as_raw(),
                 nix::unistd::getpid().as_raw(),
