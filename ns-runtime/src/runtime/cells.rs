@@ -308,9 +308,21 @@ impl Armed {
     }
 
     /// Lets `looks` looks for calls pass by the cell answered last (see
-    /// `quiet.rs`).
+    /// `quiet.rs`). With none, the next look starts after that cell: a caller
+    /// that calls again at once would otherwise go before the calls waiting in
+    /// the other cells every time.
     pub(crate) fn leave_alone(&mut self, looks: u32) {
         self.quiet.1 = looks;
+        if looks == 0 {
+            self.next = (self.quiet.0 + 1) % CELLS;
+        }
+    }
+
+    /// Lets at most `looks` more looks pass by the cell answered last.
+    pub(crate) fn leave_alone_at_most(&mut self, looks: u32) {
+        if self.quiet.1 > looks {
+            self.leave_alone(looks);
+        }
     }
 
     fn has(&self, cell: usize) -> bool {
@@ -531,9 +543,8 @@ impl Cells {
         // have passed it by, the next call of a caller back to back is the one
         // to come next, and is found without first looking at every other cell
         // (3–4 ns a call). No caller waits behind another again and again:
-        // while the looks pass this cell by, they find the calls in the other
-        // cells, and this one's caller cannot call again before its answer
-        // reaches it, a round trip, which is longer than one look.
+        // the looks that pass this cell by look at every other one, and when
+        // none does, the first look starts after it (`Armed::leave_alone`).
         armed.next = taken.cell;
         Some(taken)
     }
@@ -667,59 +678,126 @@ mod tests {
     use std::sync::Arc;
     use std::thread;
 
+    /// Runs `serve` on a thread of its own with `cells` armed, as a runtime
+    /// thread would.
+    fn server<T: Send + 'static>(
+        cells: &Arc<Cells>,
+        cells_armed: usize,
+        serve: impl FnOnce(&Cells, &mut Armed) -> T + Send + 'static,
+    ) -> thread::JoinHandle<T> {
+        let cells = Arc::clone(cells);
+        thread::spawn(move || {
+            let mut armed = Armed::default();
+            assert!(cells.arm(&mut armed, cells_armed));
+            serve(&cells, &mut armed)
+        })
+    }
+
+    /// Calls `f` through `cells` until a thread takes it (until the server
+    /// armed its cells, a call comes back).
+    fn call_until_taken<R: Send>(cells: &Cells, mut f: impl FnOnce() -> R + Send) -> R {
+        loop {
+            match cells.call(f, Duration::from_secs(10)) {
+                Ok(outcome) => break outcome.unwrap(),
+                Err(back) => f = back,
+            }
+        }
+    }
+
     /// The looks after an answer pass its cell by even with a call there;
     /// giving the cells up finds the call whatever the looks left.
     #[test]
     fn looks_after_an_answer_pass_its_cell_by_and_giving_up_finds_its_call() {
         let cells = Arc::new(Cells::new());
-        let server = {
-            let cells = Arc::clone(&cells);
-            thread::spawn(move || {
-                let mut armed = Armed::default();
-                assert!(cells.arm(&mut armed, 1));
-                let next_call = |armed: &mut Armed| {
-                    while cells.holding_calls() == 0 {
-                        std::hint::spin_loop();
-                    }
-                    let mut passed = 0;
-                    loop {
-                        if let Some(call) = cells.take(armed) {
-                            break (call, passed);
-                        }
-                        passed += 1;
-                    }
-                };
-                let (call, passed) = next_call(&mut armed);
-                assert_eq!(passed, 0);
-                cells.run(&call);
-                cells.answer(call, &mut armed, false);
-                armed.leave_alone(2);
-                let (call, passed) = next_call(&mut armed);
-                assert_eq!(passed, 2, "the looks passed the cell by");
-                cells.run(&call);
-                cells.answer(call, &mut armed, false);
-                armed.leave_alone(100);
+        let server = server(&cells, 1, |cells, armed| {
+            let next_call = |armed: &mut Armed| {
                 while cells.holding_calls() == 0 {
                     std::hint::spin_loop();
                 }
-                let call = cells.give_up(&mut armed).expect("the call in the cell");
-                cells.run(&call);
-                cells.answer(call, &mut armed, true);
-                assert!(cells.give_up(&mut armed).is_none());
-            })
-        };
-        for x in 0..3_u64 {
-            // (Until the server armed its cell, a call comes back.)
-            let mut call = move || x * 2;
-            let outcome = loop {
-                match cells.call(call, Duration::from_secs(10)) {
-                    Ok(outcome) => break outcome,
-                    Err(back) => call = back,
+                let mut passed = 0;
+                loop {
+                    if let Some(call) = cells.take(armed) {
+                        break (call, passed);
+                    }
+                    passed += 1;
                 }
             };
-            assert_eq!(outcome.unwrap(), x * 2);
+            let (call, passed) = next_call(armed);
+            assert_eq!(passed, 0);
+            cells.run(&call);
+            cells.answer(call, armed, false);
+            armed.leave_alone(2);
+            let (call, passed) = next_call(armed);
+            assert_eq!(passed, 2, "the looks passed the cell by");
+            cells.run(&call);
+            cells.answer(call, armed, false);
+            armed.leave_alone(100);
+            while cells.holding_calls() == 0 {
+                std::hint::spin_loop();
+            }
+            let call = cells.give_up(armed).expect("the call in the cell");
+            cells.run(&call);
+            cells.answer(call, armed, true);
+            assert!(cells.give_up(armed).is_none());
+        });
+        for x in 0..3_u64 {
+            assert_eq!(call_until_taken(&cells, move || x * 2), x * 2);
         }
         server.join().unwrap();
+    }
+
+    /// A caller that calls again at once does not go before a call waiting in
+    /// another cell, when no look passes its cell by.
+    #[test]
+    fn a_caller_calling_again_at_once_does_not_go_before_a_waiting_call() {
+        let cells = Arc::new(Cells::new());
+        let server = server(&cells, 2, |cells, armed| {
+            let both_waiting = || {
+                while cells.holding_calls() < 2 {
+                    std::hint::spin_loop();
+                }
+            };
+            both_waiting();
+            let first = cells.take(armed).expect("a call");
+            let first_cell = first.cell;
+            cells.run(&first);
+            cells.answer(first, armed, false);
+            armed.leave_alone(0);
+            // Its caller calls again; the other call still waits.
+            both_waiting();
+            let second = cells.take(armed).expect("a call");
+            // (Told after every call is answered: no caller waits in vain.)
+            let went_first = second.cell == first_cell;
+            cells.run(&second);
+            cells.answer(second, armed, false);
+            // The rest, in any order.
+            for _ in 0..2 {
+                let call = loop {
+                    if let Some(call) = cells.take(armed) {
+                        break call;
+                    }
+                };
+                cells.run(&call);
+                cells.answer(call, armed, false);
+            }
+            while let Some(call) = cells.give_up(armed) {
+                cells.run(&call);
+                cells.answer(call, armed, true);
+            }
+            went_first
+        });
+        thread::scope(|s| {
+            for id in 0..2_u64 {
+                let cells = &cells;
+                s.spawn(move || {
+                    for _ in 0..2 {
+                        assert_eq!(call_until_taken(cells, move || id), id);
+                    }
+                });
+            }
+        });
+        let went_first = server.join().unwrap();
+        assert!(!went_first, "the caller that called again went first");
     }
 
     /// The span a thread reads around a trivial call is the closure's alone, short

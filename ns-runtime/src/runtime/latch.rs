@@ -139,12 +139,12 @@ impl Latch {
 /// and starts yielding between looks.
 pub(crate) const PURE_SPINS: u32 = 64;
 
-/// Looks a runtime thread waiting for calls makes one right after the other,
-/// before those a `PAUSE` apart: a `PAUSE` is 25 ns on the Zen 4 measured (140
-/// cycles on recent Intel cores), and a call answered back to back waits, on
-/// average, for half the time between two looks. With no pause between
-/// looks, calls back to back took 71–74 ns instead of 83–85 ns there (round
-/// trip 64 ns). Enough looks to cover the longest wait after an answer
+/// Looks a runtime thread waiting for a caller back to back makes one right
+/// after the other, before those a `PAUSE` apart (`Pool::wait` says when): a
+/// `PAUSE` is 25 ns on the Zen 4 measured (140 cycles on recent Intel cores),
+/// and a call answered back to back waits, on average, for half the time
+/// between two looks. With no pause between looks, calls back to back took
+/// 70–77 ns instead of 83–85 ns there (round trip 64 ns). Enough looks to cover the longest wait after an answer
 /// (`quiet.rs`) with room to spare. (Under loom: none, every look multiplies
 /// the interleavings.)
 #[cfg(not(loom))]

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use super::cells::{Armed, Cells, Taken, CELLS};
 use super::job::{JobRef, StackJob};
 use super::latch::{spin_until_timed, TIGHT_LOOKS};
+use super::quiet::PAUSED_LOOKS;
 use super::sched::{Instead, Sleeper, Woken};
 use super::sync::{self, AtomicBool, AtomicUsize, Mutex, MutexGuard};
 use super::ticks::Span;
@@ -194,6 +195,14 @@ impl Pool {
         R: Send,
     {
         let spin = self.runtime.config.spin;
+        if place::is_runtime_thread() {
+            // A body's call into another target: through the queue. A call in a
+            // cell waits for the thread that armed the cell, which may be busy
+            // in a body that waits for this one (A → B → A: both calls waited
+            // for ever, each in a cell of the other's thread); a queued call
+            // gets another thread when it waits too long (`Pool::grow`).
+            return self.run_queued(f, spin);
+        }
         match self.cells.call(f, spin) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(payload)) => panic::resume_unwind(payload),
@@ -559,6 +568,8 @@ impl Pool {
         // back-to-back calls touch no shared counter.
         let mut counted = false;
         let mut armed = Armed::default();
+        // (Nobody here has called it yet.)
+        worker.caller_spun = false;
         let next = loop {
             let body = if let Some(call) = self.take_call(&mut armed) {
                 Some(self.answer(call, worker, &mut armed, &mut counted))
@@ -613,7 +624,10 @@ impl Pool {
             }
             let timeout = worker.pace.sleep_for(remaining);
             match self.sleep(worker, timeout, &mut counted) {
-                Ok(waker) => worker.pace.woken(waker),
+                Ok(waker) => {
+                    worker.pace.woken(waker);
+                    worker.caller_spun = false;
+                }
                 Err(next) => break next,
             }
         };
@@ -662,6 +676,7 @@ impl Pool {
         let tight = if quick_calls && worker.caller_spun {
             TIGHT_LOOKS
         } else {
+            armed.leave_alone_at_most(PAUSED_LOOKS);
             0
         };
         let (_, clocked) = spin_until_timed(worker.pace.window(), tight, || {

@@ -29,16 +29,19 @@
 //! takes anyway (`ticks.rs`): no clock is read for this. Where there is no
 //! clock, the thread looks at once.
 //!
-//! The looks follow each other with no pause between them (`TIGHT_LOOKS` in
-//! `latch.rs`), a few nanoseconds apart: so the wait after an answer is tuned
-//! finely, and a call is seen soon after it comes. With a `PAUSE` (25 ns
-//! here) between looks, as in the figures above, the best level still left a
-//! call waiting 12 ns on average: calls took 83–85 ns where they now take
-//! 71–74 ns (round trip 64 ns). The levels run up to 128 looks, more than the
+//! While a caller that spins for its answers calls back to back, the looks
+//! follow each other with no pause between them (`TIGHT_LOOKS` in `latch.rs`),
+//! a few nanoseconds apart: so the wait after an answer is tuned finely, and a
+//! call is seen soon after it comes. With a `PAUSE` (25 ns here) between
+//! looks, as in the figures above, the best level still left a call waiting
+//! 12 ns on average: calls took 83–85 ns where they now take 70–77 ns (round
+//! trip 64 ns). The levels run up to 128 looks (about 0.5 µs), more than the
 //! longest wait measured (distant cores: ≈ 130 ns), finely where a few looks
-//! matter and coarsely beyond. A thread that waited by spinning on the cycle
-//! counter instead made calls slower (124–150 ns against 95): each reading
-//! costs 9.5 ns here.
+//! matter and coarsely beyond. Otherwise (a caller that parks, a slow body,
+//! calls that do not come back to back) the looks are a `PAUSE` apart, and at
+//! most [`PAUSED_LOOKS`] of them pass the cell by, as before. A thread that
+//! waited by spinning on the cycle counter instead made calls slower (124–150
+//! ns against 95): each reading costs 9.5 ns here.
 
 use super::ticks::{Span, Tick};
 
@@ -47,6 +50,10 @@ const LOOKS: [u32; LEVELS] = [
     0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64, 80, 96, 128,
 ];
 const LEVELS: usize = 22;
+
+/// The most looks that pass a cell by when they are a `PAUSE` apart (about
+/// 0.3 µs here): more would reach the looks that yield the CPU between them.
+pub(crate) const PAUSED_LOOKS: u32 = 11;
 
 /// Calls in a batch at the best level, and in one that tries another (short:
 /// another level may be much worse): each batch's mean gap is one
@@ -76,8 +83,8 @@ const BACK_TO_BACK_BARS: u64 = 64;
 /// A thread's tuner of the looks to pass (see the module documentation).
 #[derive(Default)]
 pub(crate) struct Quiet {
-    /// The level in use: [`LOOKS`]`[looks]` looks pass after an answer.
-    looks: usize,
+    /// The level in use: [`LOOKS`]`[level]` looks pass after an answer.
+    level: usize,
     /// When the last body ended.
     last_end: Option<Tick>,
     /// Calls so far in this batch (the first `SETTLING` of a batch at a new
@@ -97,7 +104,7 @@ pub(crate) struct Quiet {
     far: usize,
 }
 
-/// The levels one and two looks either side of `level`, nearest first.
+/// The levels one and two either side of `level`, nearest first.
 fn near(level: usize) -> impl Iterator<Item = usize> {
     [
         level.checked_sub(1),
@@ -122,7 +129,7 @@ impl Quiet {
             return 0;
         }
         let Some(last_end) = self.last_end.replace(body.1) else {
-            return LOOKS[self.looks];
+            return LOOKS[self.level];
         };
         self.calls += 1;
         let gap = body.0.since(last_end);
@@ -134,7 +141,7 @@ impl Quiet {
         if self.calls == SETTLING + if self.trial { TRIAL_BATCH } else { BATCH } {
             self.end_batch(longest);
         }
-        LOOKS[self.looks]
+        LOOKS[self.level]
     }
 
     /// `longest`: the gap at which calls are not back to back.
@@ -148,21 +155,21 @@ impl Quiet {
         (self.calls, self.counted, self.sum) = (0, 0, 0);
         self.batches += 1;
         let best = self.best();
-        let was = self.looks;
+        let was = self.level;
         let unmeasured_near = near(best).find(|&level| self.means[level].is_none());
-        self.looks = match unmeasured_near {
+        self.level = match unmeasured_near {
             Some(level) => level,
             None if self.batches % EXPLORE_EVERY == 0 => self.trial_level(best),
             None => best,
         };
-        self.trial = self.looks != best;
-        if self.looks == was {
+        self.trial = self.level != best;
+        if self.level == was {
             self.calls = SETTLING; // nothing to settle
         }
     }
 
     /// The level a trial tries: by turns, the best's neighbours (one and two
-    /// looks either side) four times in five, and every other level in turn
+    /// levels either side) four times in five, and every other level in turn
     /// the fifth (those cost more to try: further from the best, most are much
     /// worse).
     fn trial_level(&mut self, best: usize) -> usize {
@@ -183,7 +190,7 @@ impl Quiet {
 
     /// Takes a batch's mean gap at the level in use.
     fn measured(&mut self, mean: u64) {
-        let known = &mut self.means[self.looks];
+        let known = &mut self.means[self.level];
         match *known {
             // A trial replaces what its level measured last, which may be
             // stale.
@@ -193,7 +200,7 @@ impl Quiet {
                 // the threads run): what the others measured no longer holds.
                 // (Its neighbours are measured next; the others in their turn.)
                 self.means = [None; LEVELS];
-                self.means[self.looks] = Some(mean);
+                self.means[self.level] = Some(mean);
             }
             // Half the weight to the newest batch.
             Some(earlier) => *known = Some((earlier + mean) / 2),
@@ -207,7 +214,7 @@ impl Quiet {
         (0..LEVELS)
             .filter_map(|level| Some((self.means[level]?, level)))
             .min()
-            .map_or(self.looks, |(_, level)| level)
+            .map_or(self.level, |(_, level)| level)
     }
 }
 

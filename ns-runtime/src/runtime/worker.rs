@@ -56,8 +56,8 @@ pub(crate) struct Worker {
     /// Its last body was slow ([`ticks::slow`]): it arms one cell, so that no
     /// call waits in its cells behind such a body (see `Pool::wait`).
     pub(crate) slow_body: bool,
-    /// Its last call came through a cell whose caller spun for the answer
-    /// (rather than parking): a caller back to back (see `Pool::wait`).
+    /// Its last call, since it last slept or moved, came through a cell whose
+    /// caller spun for the answer rather than parking (see `Pool::wait`).
     pub(crate) caller_spun: bool,
     /// This thread's id and its process's, for `kcmp` (a thread of a runtime
     /// never outlives a fork: only the forking thread goes on in the child).
