@@ -157,7 +157,7 @@ if not args.medians and os.path.exists(scale):
     print(f"| runtime threads alive after the 1000 first calls | {s.get('threads_after', '?')} |")
     print(f"| last handle dropped → no thread inside (median / max of 100) | {s.get('release_median_us', 0):.0f} µs / {s.get('release_max_us', 0):.0f} µs |")
     print(f"| process RSS growth for 1000 namespaces | {s['rss_growth_mib']:.1f} MiB |")
-    print(f"| CPU of {s['idle_threads']} idle runtime threads over 5 s | {s['idle_cpu_percent']:.2f} % of one CPU |")
+    print(f"| CPU of {s['idle_threads']} idle runtime threads over 5 s | {s['idle_cpu_percent']:.2f} % of one CPU |\n")
 
 paired = os.path.join(target, "ns-bench", "paired.json")
 if not args.medians and os.path.exists(paired):
