@@ -218,7 +218,7 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
     /// that could not enter is reaped, and the helper thread is gone.
     #[cfg(not(loom))]
     fn spawn(&self, cmd: &mut std::process::Command) -> Result<std::process::Child> {
-        crate::process::launch(self, crate::process::Spawn(cmd))
+        crate::process::launch(self.namespaces(), self, crate::process::Spawn(cmd))
     }
 
     /// Runs `cmd` in every namespace of this handle and collects its output, as
@@ -231,7 +231,7 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
     /// (see the output's `status`).
     #[cfg(not(loom))]
     fn output(&self, cmd: &mut std::process::Command) -> Result<std::process::Output> {
-        crate::process::launch(self, crate::process::OutputOf(cmd))
+        crate::process::launch(self.namespaces(), self, crate::process::OutputOf(cmd))
     }
 
     /// Runs `cmd` in every namespace of this handle and waits for it, as
@@ -242,7 +242,7 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
     /// As [`Namespaces::spawn`].
     #[cfg(not(loom))]
     fn status(&self, cmd: &mut std::process::Command) -> Result<std::process::ExitStatus> {
-        crate::process::launch(self, crate::process::StatusOf(cmd))
+        crate::process::launch(self.namespaces(), self, crate::process::StatusOf(cmd))
     }
 
     /// [`Namespaces::spawn`] for a [`tokio::process::Command`]: the child is
@@ -278,7 +278,7 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
             command: cmd,
             runtime,
         };
-        crate::process::launch(self, job)
+        crate::process::launch(self.namespaces(), self, job)
     }
 }
 

@@ -64,7 +64,6 @@ use std::sync::{mpsc, Arc, Once};
 use libc::c_int;
 
 use crate::error::{Error, Result};
-use crate::handle::sealed::Sealed;
 use crate::kind::NsKind;
 use crate::namespace::{Namespace, Origin};
 
@@ -192,13 +191,13 @@ impl Launch for SpawnTokio<'_> {
     }
 }
 
-/// Starts `job` in every namespace of `handle`.
-pub(crate) fn launch<H, L>(handle: &H, mut job: L) -> Result<L::Out>
-where
-    H: Sealed + ?Sized,
-    L: Launch,
-{
-    let plan = Plan::new(handle.namespaces())?;
+/// Starts `job` in `namespaces`, those of the handle displayed as `handle`.
+pub(crate) fn launch<L: Launch>(
+    namespaces: Vec<Arc<Namespace>>,
+    handle: &(impl fmt::Display + ?Sized),
+    mut job: L,
+) -> Result<L::Out> {
+    let plan = Plan::new(namespaces)?;
     // SAFETY: `check_entered` only reads two thread-locals and, if the fork
     // handler did not run, writes 8 bytes to an fd: async-signal-safe, no
     // allocation, as a hook that runs between `fork` and `exec` must be.
