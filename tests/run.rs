@@ -444,8 +444,9 @@ fn a_thread_on_its_callers_cpu_moves_off_it() {
 /// Eight callers of slow bodies (1 ms each, back to back), with eight threads in
 /// the pool: the bodies run side by side, not one after another on the thread
 /// whose cells the calls found (a call in a cell waits for that cell's thread;
-/// when a thread armed all eight cells for them, about 2-4 bodies ran at a time
-/// on average, here ≈ 7.4).
+/// when a thread armed all eight cells for them and kept them after slow
+/// bodies, 1.2-2.9 bodies ran at a time on average; here 5-7.5, less when other
+/// tests of this binary take the CPUs).
 fn slow_bodies_from_eight_callers_run_side_by_side() {
     require_root!();
     let ns = NetNs::create().unwrap();
@@ -471,22 +472,33 @@ fn slow_bodies_from_eight_callers_run_side_by_side() {
             });
         }
     });
-    let in_bodies = std::sync::Mutex::new(Duration::ZERO);
-    let body = || {
-        let began = std::time::Instant::now();
-        thread::sleep(Duration::from_millis(1));
-        *in_bodies.lock().unwrap() += began.elapsed();
+    // How many bodies are in their sleep when each one begins (itself included),
+    // on average: counted, not timed. Other tests of this binary spin on the
+    // same two CPUs and delay the callers' next calls now and then, so a round
+    // may fall short by chance; bodies that wait behind one thread fall short
+    // in every round.
+    let side_by_side = || {
+        let (in_flight, seen) = (
+            std::sync::atomic::AtomicUsize::new(0),
+            std::sync::atomic::AtomicUsize::new(0),
+        );
+        let body = || {
+            use std::sync::atomic::Ordering::SeqCst;
+            seen.fetch_add(in_flight.fetch_add(1, SeqCst) + 1, SeqCst);
+            thread::sleep(Duration::from_millis(1));
+            in_flight.fetch_sub(1, SeqCst);
+        };
+        thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| (0..50).for_each(|_| runtime.run(&ns, body).unwrap()));
+            }
+        });
+        seen.into_inner() as f64 / 400.0
     };
-    let began = std::time::Instant::now();
-    thread::scope(|s| {
-        for _ in 0..8 {
-            s.spawn(|| (0..50).for_each(|_| runtime.run(&ns, body).unwrap()));
-        }
-    });
-    let side_by_side = in_bodies.lock().unwrap().as_secs_f64() / began.elapsed().as_secs_f64();
+    let rounds: Vec<f64> = (0..3).map(|_| side_by_side()).collect();
     assert!(
-        side_by_side >= 5.0,
-        "{side_by_side:.1} of 8 slow bodies ran at once on average"
+        rounds.iter().any(|&at_once| at_once >= 5.0),
+        "of 8 slow bodies, {rounds:.1?} ran at once on average in three rounds"
     );
 }
 
