@@ -6,8 +6,8 @@
 //! them and spins; a caller claims one with one compare-and-swap, and the call
 //! and its answer travel in the cell's cache line. No lock, no allocation, no
 //! other shared write. Every other case (no worker waiting, more callers at once
-//! than cells) goes through the queue, with the job and its latch on the
-//! caller's stack (`job.rs`, `latch.rs`).
+//! than cells, a body's call into another target) goes through the queue, with
+//! the job and its latch on the caller's stack (`job.rs`, `latch.rs`).
 
 use std::collections::VecDeque;
 use std::panic;
@@ -188,7 +188,8 @@ impl Pool {
     }
 
     /// Runs `f` on a worker in this pool's target and waits for it: through a
-    /// cell if a worker waits on one, else through the queue.
+    /// cell if a worker waits on one, else (and always for a call from a
+    /// runtime thread) through the queue.
     pub(crate) fn run<F, R>(&self, f: F) -> Result<R>
     where
         F: FnOnce() -> R + Send,
