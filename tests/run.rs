@@ -502,7 +502,57 @@ fn slow_bodies_from_eight_callers_run_side_by_side() {
     );
 }
 
+/// How many threads ran the bodies of six callers that call one namespace back
+/// to back, with bodies of 20 µs (long enough that the callers queue behind
+/// each other, short enough that calls keep finishing: no thread is ever
+/// stuck, so only the growth for throughput adds threads).
+fn threads_serving_queueing_callers(throughput_threads: usize) -> usize {
+    let ns = NetNs::create().unwrap();
+    let runtime = Runtime::builder()
+        .max_threads_per_ns(8)
+        .throughput_threads_per_ns(throughput_threads)
+        .build();
+    let tids = std::sync::Mutex::new(std::collections::HashSet::new());
+    let body = || {
+        let begun = std::time::Instant::now();
+        while begun.elapsed() < Duration::from_micros(20) {
+            std::hint::spin_loop();
+        }
+        tids.lock().unwrap().insert(current_tid());
+    };
+    thread::scope(|s| {
+        for _ in 0..6 {
+            s.spawn(|| (0..500).for_each(|_| runtime.run(&ns, body).unwrap()));
+        }
+    });
+    tids.into_inner().unwrap().len()
+}
+
+/// Callers that queue behind each other get more threads, up to
+/// `throughput_threads_per_ns` (on two CPUs the default is one: this sets it
+/// as a larger machine's default would be).
+fn queueing_callers_get_threads_up_to_the_throughput_setting() {
+    require_root!();
+    let grown = threads_serving_queueing_callers(3);
+    assert!(
+        (2..=8).contains(&grown),
+        "{grown} threads served six queueing callers with throughput_threads_per_ns(3)"
+    );
+    // With the setting at one, a thread is added only when calls stop
+    // finishing for a millisecond (a thread descheduled that long on a busy
+    // machine may look stuck): one round of three with a single thread shows
+    // that queueing alone did not add one.
+    let single: Vec<usize> = (0..3)
+        .map(|_| threads_serving_queueing_callers(1))
+        .collect();
+    assert!(
+        single.contains(&1),
+        "with throughput_threads_per_ns(1), {single:?} threads served in three rounds"
+    );
+}
+
 tests! {
+    queueing_callers_get_threads_up_to_the_throughput_setting,
     slow_bodies_from_eight_callers_run_side_by_side,
     a_thread_on_its_callers_cpu_moves_off_it,
     the_body_runs_inside_and_no_other_thread_moves,

@@ -60,9 +60,9 @@ pub(crate) struct Config {
     /// A thread serving a caller that calls at a steady rate wakes on a timer
     /// for its next call (`cadence.rs`).
     pub(crate) anticipate: bool,
-    /// CPUs this process may use: more threads than that do not serve trivial
-    /// calls any faster.
-    pub(crate) cpus: usize,
+    /// Threads one target grows to while its callers queue behind each other
+    /// ([`Builder::throughput_threads_per_ns`]).
+    pub(crate) throughput_threads: usize,
 }
 
 /// How long callers and idle threads spin by default: long enough for calls that
@@ -83,9 +83,16 @@ impl Default for Config {
             dedicated: false,
             sealed: false,
             anticipate: true,
-            cpus: std::thread::available_parallelism().map_or(1, usize::from),
+            throughput_threads: half_the_cpus(),
         }
     }
+}
+
+/// Half the CPUs this process may use, at least one: a thread and a caller each
+/// get a CPU, so more threads than that do not serve trivial calls any faster.
+fn half_the_cpus() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    (cpus / 2).max(1)
 }
 
 /// The threads that run bodies inside namespaces, and their settings.
@@ -423,7 +430,8 @@ pub struct GlobalAlreadySet;
 
 impl Builder {
     /// At most this many threads serve one target at once (default 8, at least 1).
-    /// Another comes when callers queue behind each other (up to one per two CPUs), or
+    /// Another comes when callers queue behind each other (up to
+    /// [`Builder::throughput_threads_per_ns`]), or
     /// when a call has not been taken up and no call has finished for about a
     /// millisecond (bodies that block). Calls made from runtime threads may exceed
     /// it, so that A → B → A cannot deadlock.
@@ -442,6 +450,25 @@ impl Builder {
     /// ```
     pub fn max_threads_per_ns(mut self, max: usize) -> Builder {
         self.config.max_threads = max.max(1);
+        self
+    }
+
+    /// How many threads one target grows to while its callers queue behind each
+    /// other with short bodies (default: half the CPUs this process may use, at
+    /// least 1; never more than [`Builder::max_threads_per_ns`]). One thread
+    /// answers back-to-back calls from eight callers through its hand-off
+    /// cells; a queue that stays non-empty means callers outrun it, and each
+    /// thread added serves another share of them, as long as the threads and
+    /// their callers each have a CPU. `BENCHMARKS.md` has how calls a second
+    /// into one namespace should scale with CPUs.
+    ///
+    /// ```
+    /// // On a machine whose callers should leave most CPUs to other work.
+    /// let rt = ns_runtime::Runtime::builder().throughput_threads_per_ns(2).build();
+    /// # drop(rt);
+    /// ```
+    pub fn throughput_threads_per_ns(mut self, threads: usize) -> Builder {
+        self.config.throughput_threads = threads.max(1);
         self
     }
 

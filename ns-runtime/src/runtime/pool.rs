@@ -296,7 +296,8 @@ impl Pool {
     }
 
     /// Decides who takes the queued jobs. `crowded`: callers are queueing behind
-    /// each other, so another thread adds throughput (up to one per two CPUs).
+    /// each other, so another thread adds throughput (up to the runtime's
+    /// `throughput_threads_per_ns`).
     fn see_to_queue(&self, state: &mut State, crowded: bool) -> Then {
         if state.queue.is_empty() {
             return Then::Nothing;
@@ -310,9 +311,9 @@ impl Pool {
         let config = &self.runtime.config;
         let threads = state.present + state.incoming;
         // Callers queueing behind each other: another thread adds throughput, as
-        // long as the threads and their callers each have CPUs (half the CPUs
-        // serve one target at most this way; on two CPUs, one thread).
-        let for_throughput = config.max_threads.min(config.cpus / 2).max(1);
+        // long as the threads and their callers each have CPUs (by default half
+        // the CPUs serve one target at most this way; on two CPUs, one thread).
+        let for_throughput = config.max_threads.min(config.throughput_threads);
         let wanted = threads == 0 || (crowded && short && threads < for_throughput);
         if wanted {
             state.incoming += 1;
