@@ -28,6 +28,7 @@ mod quiet;
 mod sched;
 #[cfg(not(loom))]
 mod seal;
+mod sleeper;
 mod sync;
 mod ticks;
 mod worker;
@@ -212,7 +213,7 @@ pub(crate) struct Shared {
     /// The `fork` generation of the process that made it.
     generation: usize,
     pub(crate) config: Config,
-    pub(crate) sched: sched::Sched,
+    pub(crate) sched: sched::Sched<Pool>,
     closed: AtomicBool,
     /// Every pool made, to release them when the runtime is dropped.
     pools: Mutex<Vec<Weak<Pool>>>,
@@ -365,7 +366,16 @@ impl Shared {
 
     /// A thread at home, serving nobody: spins briefly for a demand, then sleeps
     /// until one comes or the keep-alive runs out. `None`: exit.
-    pub(crate) fn idle_at_home(&self, sleeper: &sched::Sleeper) -> Option<Arc<Pool>> {
+    /// A worker counted as awake stops looking at demands (see
+    /// [`Sched::stop_awake`](sched::Sched::stop_awake)); a thread is started
+    /// for a demand that counted on it, if one must be.
+    pub(crate) fn stop_awake(&self) {
+        if let Some(pool) = self.sched.stop_awake() {
+            pool.start_thread();
+        }
+    }
+
+    pub(crate) fn idle_at_home(&self, sleeper: &sleeper::Sleeper) -> Option<Arc<Pool>> {
         let since = std::time::Instant::now();
         loop {
             if self.is_closed() {
@@ -377,7 +387,7 @@ impl Shared {
             });
             let remaining = self.config.keep_alive.saturating_sub(since.elapsed());
             if self.is_closed() || remaining.is_zero() {
-                self.sched.stop_awake();
+                self.stop_awake();
                 return None;
             }
             match self.sched.sleep_unless_demand(sleeper, &mut true) {

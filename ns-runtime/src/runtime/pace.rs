@@ -28,7 +28,7 @@
 use std::time::{Duration, Instant};
 
 use super::cadence::Cadence;
-use super::sched::Woken;
+use super::sleeper::Woken;
 use super::Config;
 
 /// See the module documentation.

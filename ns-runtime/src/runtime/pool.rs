@@ -19,7 +19,8 @@ use super::cells::{Armed, Cells, Taken, CELLS};
 use super::job::{JobRef, StackJob};
 use super::latch::{spin_until_timed, TIGHT_LOOKS};
 use super::quiet::PAUSED_LOOKS;
-use super::sched::{Instead, Sleeper, Woken};
+use super::sched::{Instead, Taker};
+use super::sleeper::{Sleeper, Woken};
 use super::sync::{self, AtomicBool, AtomicUsize, Mutex, MutexGuard};
 use super::ticks::Span;
 use super::worker::{Look, Worker};
@@ -334,8 +335,10 @@ impl Pool {
             Then::Demand if self.demand() => Answer::Moving,
             Then::Demand => Answer::AfterWakeUp,
             Then::Hurry => {
-                if let Some(me) = self.arc() {
-                    self.runtime.sched.hurry(&me);
+                let me = self.arc();
+                if let Some(me) = me.and_then(|me| self.runtime.sched.hurry(&me)) {
+                    crate::stats::event!(ns = %self.name, "a thread asked for did not come: starting one");
+                    me.start_thread();
                 }
                 Answer::AfterWakeUp
             }
@@ -351,12 +354,24 @@ impl Pool {
         };
         crate::stats::event!(ns = %self.name, "target asks for a thread");
         if self.dedicated {
-            if let Err(err) = super::worker::spawn(me) {
-                self.arrival_failed(&err);
+            me.start_thread();
+            return false;
+        }
+        match self.runtime.sched.demand(me) {
+            Taker::Awake => true,
+            Taker::Woken => false,
+            Taker::Start(pool) => {
+                pool.start_thread();
+                false
             }
-            false
-        } else {
-            self.runtime.sched.demand(me)
+        }
+    }
+
+    /// Starts a runtime thread for this pool (counted here as incoming); if
+    /// none can be started, the jobs waiting for it hear why.
+    pub(crate) fn start_thread(self: Arc<Pool>) {
+        if let Err(err) = super::worker::spawn(Arc::clone(&self)) {
+            self.arrival_failed(&err);
         }
     }
 
@@ -564,7 +579,6 @@ impl Pool {
     /// is retired, and gives the calls in its cells back to their callers.
     pub(crate) fn serve(&self, worker: &mut Worker) -> Next {
         let config = &self.runtime.config;
-        let sched = &self.runtime.sched;
         // Counted among the runtime's awake idle workers (which take demand from
         // other pools). Stays counted from one call to the next, so that
         // back-to-back calls touch no shared counter.
@@ -580,7 +594,7 @@ impl Pool {
                 // Busy with queued jobs (callers are waiting here): not awake for
                 // other targets' demands, which must not wait behind them.
                 if std::mem::take(&mut counted) {
-                    sched.stop_awake();
+                    self.runtime.stop_awake();
                 }
                 worker.caller_spun = false;
                 Some(self.run_job(job, &mut counted))
@@ -634,7 +648,7 @@ impl Pool {
             }
         };
         if counted {
-            sched.stop_awake();
+            self.runtime.stop_awake();
         }
         next
     }

@@ -9,7 +9,7 @@ use super::pace::Pace;
 use super::place::{MoveFailed, Place};
 use super::pool::{Next, Pool};
 use super::quiet::Quiet;
-use super::sched::Sleeper;
+use super::sleeper::Sleeper;
 #[cfg(loom)]
 use super::sync;
 use super::ticks::{self, Span};
