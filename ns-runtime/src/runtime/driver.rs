@@ -30,37 +30,17 @@ use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
 use std::rc::Rc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::task::Poll;
 
 use tokio::sync::{mpsc, oneshot, Notify};
 
+use super::driver_slot::AsyncJob;
 use super::latch::spin_until;
 use super::place::Place;
 use super::pool::Pool;
 use crate::error::{Error, Result};
 use crate::registry;
-
-/// A body on its way to the driver.
-pub(crate) trait AsyncJob: Send {
-    /// On the driver thread: the task that runs the body and reports its outcome.
-    fn start(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()>>>;
-    /// The body cannot run: the driver could not enter or start.
-    fn fail(self: Box<Self>, err: Error);
-}
-
-type Jobs = mpsc::UnboundedSender<Box<dyn AsyncJob>>;
-
-/// A pool's way to its driver, if one is running.
-#[derive(Default)]
-pub(crate) struct DriverSlot(Mutex<Option<Jobs>>);
-
-impl DriverSlot {
-    /// Closes the channel: the driver finishes the bodies it has and exits.
-    pub(crate) fn close(&self) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
-    }
-}
 
 /// What a body's task sends back: its value, its panic, or why it never ran.
 type Outcome<R> = Result<std::thread::Result<R>>;
@@ -156,7 +136,7 @@ where
     R: Send + 'static,
 {
     let (reply, outcome) = oneshot::channel();
-    pool.submit_async(Box::new(Task { f, reply }))?;
+    submit(&pool, Box::new(Task { f, reply }))?;
     match outcome.await {
         Ok(Ok(Ok(value))) => Ok(value),
         Ok(Ok(Err(payload))) => resume_unwind(payload),
@@ -167,40 +147,32 @@ where
     }
 }
 
-impl Pool {
-    /// Hands `job` to this pool's driver, starting one if none runs (or the last
-    /// one is exiting).
-    ///
-    /// # Errors
-    /// Only if a thread could not be created; every other failure reaches the job.
-    pub(crate) fn submit_async(&self, job: Box<dyn AsyncJob>) -> Result<()> {
-        let mut slot = self.driver.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let job = match slot.as_ref() {
-            Some(jobs) => match jobs.send(job) {
-                Ok(()) => return Ok(()),
-                Err(mpsc::error::SendError(job)) => job, // that driver is exiting
-            },
-            None => job,
-        };
-        let Some((pool, target)) = self.arc().zip(self.target()) else {
+/// Hands `job` to `pool`'s driver, starting one if none runs (or the last one
+/// is exiting).
+///
+/// # Errors
+/// Only if a thread could not be created; every other failure reaches the job.
+fn submit(pool: &Arc<Pool>, job: Box<dyn AsyncJob>) -> Result<()> {
+    pool.driver.send_or_start(job, |job| {
+        let Some(target) = pool.target() else {
             // Released: no handle is left, so no caller can be here.
             return Err(Error::Abandoned {
-                target: self.name().to_owned(),
+                target: pool.name().to_owned(),
             });
         };
         let (jobs, queue) = mpsc::unbounded_channel();
         let _ = jobs.send(job); // `queue` is alive: cannot fail
                                 // `nsa-INODE`: a thread name has at most 15 bytes.
         let name = target.thread_name(true);
+        let driven = Arc::clone(pool);
         super::birth::spawn(
             name,
-            self.runtime.config.stack_size,
-            self.name(),
-            move || main(&pool, target, queue),
+            pool.runtime.config.stack_size,
+            pool.name(),
+            move || main(&driven, target, queue),
         )?;
-        *slot = Some(jobs);
-        Ok(())
-    }
+        Ok(jobs)
+    })
 }
 
 /// The driver thread: enter, then drive bodies until the channel is closed and
@@ -252,7 +224,7 @@ fn main(
 
 /// Spawns each body as a local task; whenever none is left, checks that the
 /// thread is still home and waits up to `keep_alive` for more.
-async fn serve(pool: &Pool, queue: &mut mpsc::UnboundedReceiver<Box<dyn AsyncJob>>) {
+async fn serve(pool: &Arc<Pool>, queue: &mut mpsc::UnboundedReceiver<Box<dyn AsyncJob>>) {
     let running = Rc::new(Cell::new(0_usize));
     let all_done = Rc::new(Notify::new());
     let keep_alive = pool.runtime.config.keep_alive;
@@ -273,7 +245,7 @@ async fn serve(pool: &Pool, queue: &mut mpsc::UnboundedReceiver<Box<dyn AsyncJob
                 while let Ok(job) = queue.try_recv() {
                     // If no thread can be started, the job's caller sees `Abandoned`
                     // and the job is dropped here: guard its closure's `Drop`.
-                    discard(catch_unwind(AssertUnwindSafe(|| pool.submit_async(job))));
+                    discard(catch_unwind(AssertUnwindSafe(|| submit(pool, job))));
                 }
             }
             // No body to hold up: spin a little for the next job before parking,

@@ -16,6 +16,8 @@ mod cells;
 mod cpu;
 #[cfg(all(feature = "tokio", not(loom)))]
 pub(crate) mod driver;
+#[cfg(all(feature = "tokio", not(loom)))]
+mod driver_slot;
 mod fork;
 mod job;
 mod latch;

@@ -76,7 +76,7 @@ pub(crate) struct Pool {
     pub(crate) runtime: Arc<Shared>,
     /// The thread that drives this target's async bodies, if one runs.
     #[cfg(all(feature = "tokio", not(loom)))]
-    pub(crate) driver: super::driver::DriverSlot,
+    pub(crate) driver: super::driver_slot::DriverSlot,
 }
 
 #[derive(Default)]
