@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::cell::UnsafeCell;
 
 use super::pool::Pool;
+use super::pool::Shared;
 use super::sync::{self, AtomicPtr, AtomicUsize};
-use super::Shared;
 use crate::target::{Target, TargetKey};
 
 /// The interned target of one or more handles.
@@ -321,19 +321,25 @@ mod tests {
             origin: Origin::Thread,
         });
         let anchor = Anchor::intern(Target::new(vec![ns], None).unwrap());
-        let lasting = Shared::new(super::super::Config::default());
+        let lasting = Shared::new(
+            super::super::config::Config::default(),
+            super::super::thread::spawn,
+        );
         let lasting_pool = Arc::clone(anchor.pool(&lasting));
         for _ in 0..100 {
-            let shared = Shared::new(super::super::Config::default());
+            let shared = Shared::new(
+                super::super::config::Config::default(),
+                super::super::thread::spawn,
+            );
             let pool = Arc::clone(anchor.pool(&shared));
             assert!(Arc::ptr_eq(anchor.pool(&shared), &pool), "found again");
-            shared.close();
+            forget_runtime(shared.id, &shared.close());
             assert_eq!(Arc::strong_count(&pool), 1, "the anchor let the pool go");
         }
         // One node per runtime alive at once (2 here; other tests of this
         // process may use the same namespace meanwhile), not one per runtime ever.
         assert!(nodes(&anchor.pools) < 10, "{} nodes", nodes(&anchor.pools));
         assert!(Arc::ptr_eq(anchor.pool(&lasting), &lasting_pool));
-        lasting.close();
+        forget_runtime(lasting.id, &lasting.close());
     }
 }

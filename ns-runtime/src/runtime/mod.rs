@@ -1,18 +1,37 @@
 //! The runtime: its threads, which move between targets, and how calls reach them.
 //!
-//! Layers, each using only those below it: `place` (where a thread is, how it
-//! moves) and `sched` (which thread goes where) under `pool` (the calls of one
-//! target: hand-off cells, queue, workers) and `worker` (a thread's life; `pace`,
-//! `cadence` and `quiet` tune its spins and sleeps), with `anchor` (what the handles of one target
-//! share) on top. A call reads three
-//! files: `anchor.rs` (find the pool), `pool.rs` (`run`), `cells.rs` (the
-//! hand-off); a call that queues, `job.rs` and `latch.rs` too.
+//! Modules, each using only those below it (no module imports one above it):
+//!
+//! - `anchor`: what the handles of one target share; finds the pool of each
+//!   runtime that calls it, without a lock.
+//! - `driver` (async bodies: one thread per target) and `thread` (the life of a
+//!   runtime thread: born at home, moves between targets, goes home or exits).
+//! - `pool`: the calls of one target (hand-off cells, a queue behind them, the
+//!   serving loop of its threads) and `Shared`, what a runtime's pools share;
+//!   a pool asks for threads through `Shared`, which `thread` supplies.
+//! - `worker` (what a thread keeps between calls, and whether a body moved it),
+//!   `sched` (which thread goes where), `pace`, `cadence` and `quiet` (how long
+//!   a thread spins, sleeps, and looks for calls), `cells` (the hand-off),
+//!   `job` and `latch` (a queued call on its caller's stack), `place` (where a
+//!   thread is, how it moves), `birth` (a thread born from the process's own
+//!   state), and the leaves `config`, `sleeper`, `driver_slot`, `ticks`, `cpu`,
+//!   `fork`, `seal`, `sync`.
+//!
+//! A call's hot path reads four files: `mod.rs` (`Runtime::call`: inline if
+//! the thread already serves the target, else its pool), `anchor.rs` (the pool),
+//! `pool.rs` (`Pool::run`; on the thread's side `serve`, `wait` and `answer`)
+//! and `cells.rs` (the hand-off, both sides). The thread's side asks three
+//! modules one question each, by name: `worker` (was the body slow, may it
+//! have moved the thread), `pace` (how long to spin) and `quiet` (how many
+//! looks pass the answered cell by). A call that queues reads `job.rs` and
+//! `latch.rs` too.
 
 mod anchor;
 #[cfg(not(loom))]
 mod birth;
 mod cadence;
 mod cells;
+mod config;
 mod cpu;
 #[cfg(all(feature = "tokio", not(loom)))]
 pub(crate) mod driver;
@@ -32,12 +51,13 @@ mod sched;
 mod seal;
 mod sleeper;
 mod sync;
+mod thread;
 mod ticks;
 mod worker;
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 pub(crate) use anchor::{Anchor, AnchorRef};
@@ -46,57 +66,10 @@ pub(crate) use anchor::{Anchor, AnchorRef};
 #[cfg(not(loom))]
 #[allow(unused_imports)] // for modules that start helper threads
 pub(crate) use birth::spawn as spawn_clean_thread;
-use pool::Pool;
+use config::Config;
+use pool::Shared;
 
 use crate::error::Result;
-
-/// Settings of a [`Runtime`].
-#[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub(crate) max_threads: usize,
-    pub(crate) keep_alive: Duration,
-    pub(crate) spin: Duration,
-    pub(crate) max_idle_spin: Duration,
-    pub(crate) stack_size: Option<usize>,
-    pub(crate) dedicated: bool,
-    pub(crate) sealed: bool,
-    /// A thread serving a caller that calls at a steady rate wakes on a timer
-    /// for its next call (`cadence.rs`).
-    pub(crate) anticipate: bool,
-    /// Threads one target grows to while its callers queue behind each other
-    /// ([`Builder::throughput_threads_per_ns`]).
-    pub(crate) throughput_threads: usize,
-}
-
-/// How long callers and idle threads spin by default: long enough for calls that
-/// come back to back (a hand-off takes well under a microsecond), short enough
-/// that a steady call rate costs little CPU (a thousand calls a second: 3.2 % of
-/// a core in all without the timer of `cadence.rs`, 5.5 % with it, against
-/// 2.1 % for `setns` in place; `BENCHMARKS.md`).
-const FRUGAL_SPIN: Duration = Duration::from_micros(5);
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            max_threads: 8,
-            keep_alive: Duration::from_secs(10),
-            spin: FRUGAL_SPIN,
-            max_idle_spin: FRUGAL_SPIN,
-            stack_size: None,
-            dedicated: false,
-            sealed: false,
-            anticipate: true,
-            throughput_threads: half_the_cpus(),
-        }
-    }
-}
-
-/// Half the CPUs this process may use, at least one: a thread and a caller each
-/// get a CPU, so more threads than that do not serve trivial calls any faster.
-fn half_the_cpus() -> usize {
-    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    (cpus / 2).max(1)
-}
 
 /// The threads that run bodies inside namespaces, and their settings.
 ///
@@ -141,7 +114,8 @@ struct Owner(Arc<Generations>);
 
 impl Drop for Owner {
     fn drop(&mut self) {
-        self.0.current().close();
+        let shared = self.0.current();
+        anchor::forget_runtime(shared.id, &shared.close());
     }
 }
 
@@ -164,7 +138,7 @@ struct Generations {
 
 impl Generations {
     fn new(config: Config, global: bool) -> Generations {
-        let first = Box::new(Shared::new(config.clone()));
+        let first = Box::new(Shared::new(config.clone(), thread::spawn));
         Generations {
             current: AtomicPtr::new(ptr_of(&first)),
             all: Mutex::new(vec![first]),
@@ -194,7 +168,7 @@ impl Generations {
         if shared.generation == fork::generation() {
             return shared;
         }
-        let fresh = Box::new(Shared::new(self.config.clone()));
+        let fresh = Box::new(Shared::new(self.config.clone(), thread::spawn));
         self.current.store(ptr_of(&fresh), Ordering::Release);
         all.push(fresh);
         // SAFETY: as in `current`: just stored, and kept in `all`.
@@ -205,20 +179,6 @@ impl Generations {
 /// The address of a boxed state, which stays put while the box lives.
 fn ptr_of(shared: &Arc<Shared>) -> *mut Arc<Shared> {
     (shared as *const Arc<Shared>).cast_mut()
-}
-
-/// What the threads and pools of a runtime share (in one process).
-pub(crate) struct Shared {
-    /// Tells this runtime's pool from another's in an anchor's list (and a forked
-    /// child's from its parent's).
-    id: usize,
-    /// The `fork` generation of the process that made it.
-    generation: usize,
-    pub(crate) config: Config,
-    pub(crate) sched: sched::Sched<Pool>,
-    closed: AtomicBool,
-    /// Every pool made, to release them when the runtime is dropped.
-    pools: Mutex<Vec<Weak<Pool>>>,
 }
 
 static GLOBAL: OnceLock<Runtime> = OnceLock::new();
@@ -323,83 +283,6 @@ impl Runtime {
     #[must_use]
     pub fn keep_alive(&self) -> Duration {
         self.generations.config.keep_alive
-    }
-}
-
-impl Shared {
-    fn new(config: Config) -> Arc<Shared> {
-        static IDS: AtomicUsize = AtomicUsize::new(1);
-        Arc::new(Shared {
-            id: IDS.fetch_add(1, Ordering::Relaxed),
-            generation: fork::generation(),
-            config,
-            sched: sched::Sched::new(),
-            closed: AtomicBool::new(false),
-            pools: Mutex::new(Vec::new()),
-        })
-    }
-
-    pub(crate) fn track(&self, pool: &Arc<Pool>) {
-        let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
-        pools.retain(|pool| pool.strong_count() > 0);
-        pools.push(Arc::downgrade(pool));
-    }
-
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
-    }
-
-    /// Every pool of this runtime still alive.
-    fn live_pools(&self) -> Vec<Arc<Pool>> {
-        let pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
-        pools.iter().filter_map(Weak::upgrade).collect()
-    }
-
-    /// The runtime was dropped: every pool is released, idle threads exit.
-    fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        let pools = self.live_pools();
-        for pool in &pools {
-            pool.release();
-        }
-        self.sched.close();
-        anchor::forget_runtime(self.id, &pools);
-    }
-
-    /// A thread at home, serving nobody: spins briefly for a demand, then sleeps
-    /// until one comes or the keep-alive runs out. `None`: exit.
-    /// A worker counted as awake stops looking at demands (see
-    /// [`Sched::stop_awake`](sched::Sched::stop_awake)); a thread is started
-    /// for a demand that counted on it, if one must be.
-    pub(crate) fn stop_awake(&self) {
-        if let Some(pool) = self.sched.stop_awake() {
-            pool.start_thread();
-        }
-    }
-
-    pub(crate) fn idle_at_home(&self, sleeper: &sleeper::Sleeper) -> Option<Arc<Pool>> {
-        let since = std::time::Instant::now();
-        loop {
-            if self.is_closed() {
-                return None;
-            }
-            self.sched.awake(1);
-            latch::spin_until(self.config.spin, || {
-                self.sched.has_demand() || self.is_closed()
-            });
-            let remaining = self.config.keep_alive.saturating_sub(since.elapsed());
-            if self.is_closed() || remaining.is_zero() {
-                self.stop_awake();
-                return None;
-            }
-            match self.sched.sleep_unless_demand(sleeper, &mut true) {
-                sched::Instead::Serve(pool) => return Some(pool),
-                sched::Instead::Exit => return None,
-                sched::Instead::Sleep => {}
-            }
-            let _ = sleeper.park(remaining);
-            self.sched.forget_sleeper(sleeper);
-        }
     }
 }
 

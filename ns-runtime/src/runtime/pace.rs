@@ -28,8 +28,8 @@
 use std::time::{Duration, Instant};
 
 use super::cadence::Cadence;
+use super::config::Config;
 use super::sleeper::Woken;
-use super::Config;
 
 /// See the module documentation.
 const SPARSE_AFTER: Duration = Duration::from_micros(50);

@@ -16,15 +16,16 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use super::cells::{Armed, Cells, Taken, CELLS};
+use super::config::Config;
 use super::job::{JobRef, StackJob};
 use super::latch::{spin_until_timed, TIGHT_LOOKS};
+use super::place;
 use super::quiet::PAUSED_LOOKS;
-use super::sched::{Instead, Taker};
+use super::sched::{Instead, Sched, Taker};
 use super::sleeper::{Sleeper, Woken};
 use super::sync::{self, AtomicBool, AtomicUsize, Mutex, MutexGuard};
 use super::ticks::Span;
 use super::worker::{Look, Worker};
-use super::{place, Shared};
 use crate::error::{Error, Result};
 use crate::target::{Target, TargetKey};
 
@@ -370,7 +371,7 @@ impl Pool {
     /// Starts a runtime thread for this pool (counted here as incoming); if
     /// none can be started, the jobs waiting for it hear why.
     pub(crate) fn start_thread(self: Arc<Pool>) {
-        if let Err(err) = super::worker::spawn(Arc::clone(&self)) {
+        if let Err(err) = (self.runtime.start_thread)(Arc::clone(&self)) {
             self.arrival_failed(&err);
         }
     }
@@ -615,7 +616,7 @@ impl Pool {
                     // us) often waits for this CPU; everything else can wait.
                     sync::thread::yield_now();
                 }
-                if !worker.after_call(self, body) {
+                if !worker.after_call(&self.key, body) {
                     self.bounce_all(&mut armed);
                     break Next::Retire;
                 }
@@ -629,7 +630,7 @@ impl Pool {
             if self.is_leaving() {
                 // It goes home and may serve elsewhere from there: as before any
                 // move, a thread a body moved is retired instead.
-                if !worker.still_in(self, Look::BeforeMoving) {
+                if !worker.still_in(&self.key, Look::BeforeMoving) {
                     break Next::Retire;
                 }
                 break Next::Leave;
@@ -743,7 +744,7 @@ impl Pool {
     ) -> Result<Option<Woken>, Next> {
         let sched = &self.runtime.sched;
         if !self.dedicated && sched.has_demand() {
-            if !worker.still_in(self, Look::BeforeMoving) {
+            if !worker.still_in(&self.key, Look::BeforeMoving) {
                 return Err(Next::Retire);
             }
             if let Some(pool) = sched.take_demand(counted) {
@@ -752,7 +753,7 @@ impl Pool {
         }
         // Not moving: look at all of it before sleeping (and before anyone can
         // count on this thread as a sleeper to wake).
-        if !worker.still_in(self, Look::BeforeSleeping) {
+        if !worker.still_in(&self.key, Look::BeforeSleeping) {
             return Err(Next::Retire);
         }
         let sleeper = worker.sleeper();
@@ -798,6 +799,78 @@ impl Pool {
 
     fn forget_sleeper(&self, sleeper: &Sleeper) {
         self.lock().sleepers.retain(|s| !s.is(sleeper));
+    }
+}
+
+/// What the threads and pools of a runtime share (in one process). Here, beside
+/// [`Pool`], because each refers to the other: a pool asks its runtime for
+/// threads, and the runtime releases its pools when it is dropped.
+pub(crate) struct Shared {
+    /// Tells this runtime's pool from another's in an anchor's list (and a forked
+    /// child's from its parent's).
+    pub(crate) id: usize,
+    /// The `fork` generation of the process that made it.
+    pub(crate) generation: usize,
+    pub(crate) config: Config,
+    pub(crate) sched: Sched<Pool>,
+    /// Starts a runtime thread whose first assignment is the pool given
+    /// (counted there as incoming). The thread's life (`thread.rs`) is built
+    /// on pools: the runtime hands it in rather than this module reaching up.
+    start_thread: fn(Arc<Pool>) -> Result<()>,
+    closed: AtomicBool,
+    /// Every pool made, to release them when the runtime is dropped.
+    pools: Mutex<Vec<Weak<Pool>>>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config, start_thread: fn(Arc<Pool>) -> Result<()>) -> Arc<Shared> {
+        static IDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+        Arc::new(Shared {
+            id: IDS.fetch_add(1, Ordering::Relaxed),
+            generation: super::fork::generation(),
+            config,
+            sched: Sched::new(),
+            start_thread,
+            closed: AtomicBool::new(false),
+            pools: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub(crate) fn track(&self, pool: &Arc<Pool>) {
+        let mut pools = sync::lock(&self.pools);
+        pools.retain(|pool| pool.strong_count() > 0);
+        pools.push(Arc::downgrade(pool));
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Every pool of this runtime still alive.
+    pub(crate) fn live_pools(&self) -> Vec<Arc<Pool>> {
+        let pools = sync::lock(&self.pools);
+        pools.iter().filter_map(Weak::upgrade).collect()
+    }
+
+    /// The runtime was dropped: every pool is released, idle threads exit.
+    /// Returns the pools it released (for the anchors to forget).
+    pub(crate) fn close(&self) -> Vec<Arc<Pool>> {
+        self.closed.store(true, Ordering::Release);
+        let pools = self.live_pools();
+        for pool in &pools {
+            pool.release();
+        }
+        self.sched.close();
+        pools
+    }
+
+    /// A worker counted as awake stops looking at demands (see
+    /// [`Sched::stop_awake`]); a thread is started for a demand that counted
+    /// on it, if one must be.
+    pub(crate) fn stop_awake(&self) {
+        if let Some(pool) = self.sched.stop_awake() {
+            pool.start_thread();
+        }
     }
 }
 
