@@ -502,38 +502,54 @@ fn slow_bodies_from_eight_callers_run_side_by_side() {
     );
 }
 
+thread_local! {
+    /// The calling thread's id, read once per thread: bodies that return it
+    /// stay trivial (no system call).
+    static TID: u32 = current_tid();
+}
+
 /// How many threads ran the bodies of six callers that call one namespace back
-/// to back, with bodies of 20 µs (long enough that the callers queue behind
-/// each other, short enough that calls keep finishing: no thread is ever
-/// stuck, so only the growth for throughput adds threads).
-fn threads_serving_queueing_callers(throughput_threads: usize) -> usize {
+/// to back, `calls` calls each, with bodies that spin for `body_time`.
+fn threads_serving_six_callers(
+    throughput_threads: usize,
+    body_time: Duration,
+    calls: usize,
+) -> usize {
     let ns = NetNs::create().unwrap();
     let runtime = Runtime::builder()
         .max_threads_per_ns(8)
         .throughput_threads_per_ns(throughput_threads)
         .build();
-    let tids = std::sync::Mutex::new(std::collections::HashSet::new());
+    let served = std::sync::Mutex::new(std::collections::HashSet::new());
     let body = || {
         let begun = std::time::Instant::now();
-        while begun.elapsed() < Duration::from_micros(20) {
+        while begun.elapsed() < body_time {
             std::hint::spin_loop();
         }
-        tids.lock().unwrap().insert(current_tid());
+        TID.with(|tid| *tid)
     };
     thread::scope(|s| {
         for _ in 0..6 {
-            s.spawn(|| (0..500).for_each(|_| runtime.run(&ns, body).unwrap()));
+            s.spawn(|| {
+                let mine: std::collections::HashSet<u32> = (0..calls)
+                    .map(|_| runtime.run(&ns, body).unwrap())
+                    .collect();
+                served.lock().unwrap().extend(mine);
+            });
         }
     });
-    tids.into_inner().unwrap().len()
+    served.into_inner().unwrap().len()
 }
 
-/// Callers that queue behind each other get more threads, up to
+/// Callers that queue behind each other (bodies of 20 µs: long enough that
+/// a thread arms one cell and the others queue, short enough that calls keep
+/// finishing, so no thread ever looks stuck) get more threads, up to
 /// `throughput_threads_per_ns` (on two CPUs the default is one: this sets it
 /// as a larger machine's default would be).
 fn queueing_callers_get_threads_up_to_the_throughput_setting() {
     require_root!();
-    let grown = threads_serving_queueing_callers(3);
+    let body = Duration::from_micros(20);
+    let grown = threads_serving_six_callers(3, body, 500);
     assert!(
         (2..=8).contains(&grown),
         "{grown} threads served six queueing callers with throughput_threads_per_ns(3)"
@@ -543,7 +559,7 @@ fn queueing_callers_get_threads_up_to_the_throughput_setting() {
     // machine may look stuck): one round of three with a single thread shows
     // that queueing alone did not add one.
     let single: Vec<usize> = (0..3)
-        .map(|_| threads_serving_queueing_callers(1))
+        .map(|_| threads_serving_six_callers(1, body, 500))
         .collect();
     assert!(
         single.contains(&1),

@@ -351,6 +351,21 @@ pub(crate) struct Taken {
     word: usize,
 }
 
+impl Taken {
+    /// Whether this call waited in another cell than the one the thread
+    /// answered last: it came while the thread was busy with another caller's.
+    #[inline]
+    pub(crate) fn waited_behind_another(&self, armed: &Armed) -> bool {
+        self.cell != armed.quiet.0
+    }
+
+    /// A call said to be in `cell`, for tests of what a thread does with it.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn in_cell(cell: usize) -> Taken {
+        Taken { cell, word: 0 }
+    }
+}
+
 #[cfg(not(loom))]
 thread_local! {
     /// The cell a thread last called through: where it looks first (callers on

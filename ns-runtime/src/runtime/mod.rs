@@ -348,14 +348,15 @@ impl Builder {
         self
     }
 
-    /// How many threads one target grows to while its callers queue behind each
-    /// other with short bodies (default: half the CPUs this process may use, at
-    /// least 1; never more than [`Builder::max_threads_per_ns`]). One thread
-    /// answers back-to-back calls from eight callers through its hand-off
-    /// cells; a queue that stays non-empty means callers outrun it, and each
-    /// thread added serves another share of them, as long as the threads and
-    /// their callers each have a CPU. `BENCHMARKS.md` has how calls a second
-    /// into one namespace should scale with CPUs.
+    /// How many threads one target grows to while its callers outrun its
+    /// threads (default: half the CPUs this process may use, at least 1; never
+    /// more than [`Builder::max_threads_per_ns`]). One thread answers
+    /// back-to-back calls from up to eight callers through its hand-off cells;
+    /// when it keeps finding calls already waiting as it comes back from each
+    /// answer, or callers queue behind each other, another thread comes and
+    /// takes a share of the callers, as long as the threads and their callers
+    /// each have a CPU. `BENCHMARKS.md` has how calls a second into one
+    /// namespace should scale with CPUs.
     ///
     /// ```
     /// // On a machine whose callers should leave most CPUs to other work.

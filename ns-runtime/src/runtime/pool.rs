@@ -40,6 +40,12 @@ const HURRY_AFTER: u32 = 10;
 /// target (see [`Answer::Moving`]).
 const MOVING_SPIN_FACTOR: u32 = 4;
 
+/// Calls in a row that a thread finds waiting in its other cells when it comes
+/// back from an answer, before it counts as outrun by its callers (see
+/// [`Pool::note_backlog`]): a few tens of microseconds of calls that never let
+/// it wait.
+const OUTRUN_AFTER: u32 = 128;
+
 /// What spinning workers read, and the queue's counters, on a cache line of
 /// their own (away from the cells).
 #[repr(align(128))]
@@ -544,6 +550,50 @@ impl Pool {
         body
     }
 
+    /// Notes whether `call`, found as the worker came back from an answer,
+    /// waited behind another caller's call. A worker whose callers outrun it
+    /// for [`OUTRUN_AFTER`] calls in a row gives up its cells beyond its share
+    /// (the threads that come arm them) and asks for another thread, up to
+    /// `throughput_threads_per_ns`. Callers that each found a cell never
+    /// queue: this is how short bodies from several callers get more threads.
+    fn note_backlog(
+        &self,
+        call: &Taken,
+        worker: &mut Worker,
+        armed: &mut Armed,
+        counted: &mut bool,
+    ) {
+        if !call.waited_behind_another(armed) {
+            worker.backlog = 0;
+            return;
+        }
+        worker.backlog += 1;
+        if worker.backlog < OUTRUN_AFTER {
+            return;
+        }
+        worker.backlog = 0;
+        let config = &self.runtime.config;
+        let limit = config.max_threads.min(config.throughput_threads);
+        let mut state = self.lock();
+        let threads = state.present + state.incoming;
+        let another = threads < limit && state.incoming == 0;
+        if another {
+            state.incoming += 1;
+        }
+        drop(state);
+        let coming = threads + usize::from(another);
+        self.cells
+            .trim(armed, (CELLS / coming.clamp(1, CELLS)).max(1));
+        if another {
+            crate::stats::event!(ns = %self.name, "callers outrun its thread: asking for another");
+            // Busy, so not an idle thread that could take the demand itself.
+            if std::mem::take(counted) {
+                self.runtime.stop_awake();
+            }
+            self.then(Then::Demand);
+        }
+    }
+
     /// The next call in the worker's cells (see [`Cells::take`]); with jobs
     /// queued, also one in the cell it answered last, which otherwise the
     /// looks after its answer pass by (`quiet.rs`): no queued job goes before
@@ -589,8 +639,10 @@ impl Pool {
         worker.caller_spun = false;
         let next = loop {
             let body = if let Some(call) = self.take_call(&mut armed) {
+                self.note_backlog(&call, worker, &mut armed, &mut counted);
                 Some(self.answer(call, worker, &mut armed, &mut counted))
             } else if let Some(job) = self.pop() {
+                worker.backlog = 0;
                 worker.pace.call_found();
                 // Busy with queued jobs (callers are waiting here): not awake for
                 // other targets' demands, which must not wait behind them.
@@ -600,6 +652,7 @@ impl Pool {
                 worker.caller_spun = false;
                 Some(self.run_job(job, &mut counted))
             } else if let Some(call) = self.wait(worker, &mut armed, &mut counted) {
+                worker.backlog = 0;
                 Some(self.answer(call, worker, &mut armed, &mut counted))
             } else if self.hot.queued.load(Ordering::Acquire) > 0 {
                 continue;
@@ -884,4 +937,88 @@ pub(crate) enum Next {
     Exit,
     /// A body moved the thread out of the target.
     Retire,
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::namespace::{Namespace, Origin};
+    use crate::sys::NsFile;
+    use crate::NsKind;
+
+    /// Counts the thread asked for as on its way, and starts none.
+    fn start_none(_: Arc<Pool>) -> Result<()> {
+        Ok(())
+    }
+
+    /// A pool of a runtime whose pools grow to `throughput_threads` for
+    /// throughput, with one worker (this thread) holding every cell.
+    fn pool_with_all_cells(throughput_threads: usize) -> (Arc<Pool>, Worker, Armed) {
+        let file = NsFile::open(Path::new("/proc/self/ns/uts"), Some(NsKind::Uts)).unwrap();
+        let ns = Arc::new(Namespace {
+            file,
+            origin: Origin::Thread,
+        });
+        let target = Arc::new(Target::new(vec![ns], None).unwrap());
+        let config = Config {
+            throughput_threads,
+            ..Config::default()
+        };
+        let worker = Worker::new(&config);
+        let pool = Pool::new(&target, Shared::new(config, start_none));
+        pool.lock().present = 1;
+        let mut armed = Armed::default();
+        assert!(pool.cells.arm(&mut armed, CELLS));
+        assert_eq!(armed.count(), CELLS);
+        (pool, worker, armed)
+    }
+
+    /// Notes `calls` calls found waiting in cell 1 while cell 0 was answered
+    /// last (`behind`), or in cell 0 itself.
+    fn note(pool: &Pool, worker: &mut Worker, armed: &mut Armed, calls: u32, behind: bool) {
+        let mut counted = false;
+        for _ in 0..calls {
+            let call = Taken::in_cell(usize::from(behind));
+            pool.note_backlog(&call, worker, armed, &mut counted);
+        }
+    }
+
+    #[test]
+    fn a_thread_its_callers_outrun_asks_for_another_and_shares_its_cells() {
+        let (pool, mut worker, mut armed) = pool_with_all_cells(3);
+        note(&pool, &mut worker, &mut armed, OUTRUN_AFTER - 1, true);
+        assert_eq!(pool.stats().incoming, 0, "not outrun for long enough yet");
+        note(&pool, &mut worker, &mut armed, 1, true);
+        assert_eq!(pool.stats().incoming, 1, "asked for a thread");
+        assert_eq!(armed.count(), CELLS / 2, "kept its share of the cells");
+        // One on its way: no other asked for until it came.
+        note(&pool, &mut worker, &mut armed, OUTRUN_AFTER, true);
+        assert_eq!(pool.stats().incoming, 1);
+        pool.arrived();
+        note(&pool, &mut worker, &mut armed, OUTRUN_AFTER, true);
+        assert_eq!(pool.stats().incoming, 1, "a third, the limit");
+        pool.arrived();
+        note(&pool, &mut worker, &mut armed, OUTRUN_AFTER, true);
+        assert_eq!(pool.stats().incoming, 0, "none beyond throughput_threads");
+    }
+
+    #[test]
+    fn a_call_that_did_not_wait_behind_another_starts_the_count_again() {
+        let (pool, mut worker, mut armed) = pool_with_all_cells(3);
+        note(&pool, &mut worker, &mut armed, OUTRUN_AFTER - 1, true);
+        note(&pool, &mut worker, &mut armed, 1, false);
+        note(&pool, &mut worker, &mut armed, OUTRUN_AFTER - 1, true);
+        assert_eq!(pool.stats().incoming, 0);
+        assert_eq!(armed.count(), CELLS, "kept every cell");
+    }
+
+    #[test]
+    fn at_the_throughput_limit_an_outrun_thread_asks_for_none() {
+        let (pool, mut worker, mut armed) = pool_with_all_cells(1);
+        note(&pool, &mut worker, &mut armed, 4 * OUTRUN_AFTER, true);
+        assert_eq!(pool.stats().incoming, 0);
+        assert_eq!(armed.count(), CELLS, "the only thread keeps every cell");
+    }
 }

@@ -52,6 +52,9 @@ pub(crate) struct Worker {
     /// Its last call, since it last slept or moved, came through a cell whose
     /// caller spun for the answer rather than parking (see `Pool::wait`).
     pub(crate) caller_spun: bool,
+    /// Calls in a row that were waiting in another of its cells when it came
+    /// back from an answer (see `Pool::note_backlog`).
+    pub(crate) backlog: u32,
     /// This thread's id and its process's, for `kcmp` (a thread of a runtime
     /// never outlives a fork: only the forking thread goes on in the child).
     ids: (libc::pid_t, libc::pid_t),
@@ -72,6 +75,7 @@ impl Worker {
             syscall_bar: ticks::syscall_bar(),
             slow_body: false,
             caller_spun: false,
+            backlog: 0,
             ids: (
                 nix::unistd::gettid().as_raw(),
                 nix::unistd::getpid().as_raw(),
