@@ -44,7 +44,10 @@ pub(crate) mod sealed {
 /// What namespace threads can live in: a [`NetNs`](crate::NetNs), an [`Ns`] of a
 /// kind a thread can join (net, uts, ipc, cgroup, mnt), or an [`NsSet`](crate::NsSet)
 /// of several. [`Runtime::run`] takes any of them; the methods here are
-/// conveniences built on it.
+/// conveniences built on it, through the global runtime ([`Runtime::global`]:
+/// configure it with [`Builder::build_global`](crate::Builder::build_global)
+/// before the first call). With a runtime of your own, run the same closure
+/// through it: `rt.run(&set, nix::unistd::gethostname)`.
 ///
 /// ```no_run
 /// use ns_runtime::{Namespaces, NsKind, NsSet};

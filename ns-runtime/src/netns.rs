@@ -296,6 +296,8 @@ impl NetNs {
     /// # }
     /// ```
     ///
+    /// Like [`NetNs::run`], this uses the global runtime.
+    ///
     /// # Errors
     /// [`Error::Syscall`] if the `ioctl` fails; otherwise those of entering.
     pub fn set_loopback_up(&self) -> Result<()> {

@@ -5,6 +5,10 @@
 //! create a std socket on a namespace thread and convert it where it is used; a
 //! tokio socket created *inside* an async body is registered with the namespace
 //! thread's runtime and must stay there.
+//!
+//! Like every convenience of a handle, these use the global runtime
+//! ([`Runtime::global`](crate::Runtime::global)); through a runtime of your own
+//! the same is one closure: `rt.run(&ns, || TcpListener::bind(addr))??`.
 
 use std::io;
 use std::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};

@@ -17,14 +17,19 @@
 //!   state), and the leaves `config`, `sleeper`, `driver_slot`, `ticks`, `cpu`,
 //!   `fork`, `seal`, `sync`.
 //!
-//! A call's hot path reads four files: `mod.rs` (`Runtime::call`: inline if
-//! the thread already serves the target, else its pool), `anchor.rs` (the pool),
-//! `pool.rs` (`Pool::run`; on the thread's side `serve`, `wait` and `answer`)
-//! and `cells.rs` (the hand-off, both sides). The thread's side asks three
-//! modules one question each, by name: `worker` (was the body slow, may it
-//! have moved the thread), `pace` (how long to spin) and `quiet` (how many
-//! looks pass the answered cell by). A call that queues reads `job.rs` and
-//! `latch.rs` too.
+//! A call's path, past the handle's entry (`NetNs::run` → `Runtime::run`,
+//! which takes the handle's anchor: a line each), is in four files: `mod.rs`
+//! (`Runtime::call`: inline if the thread already serves the target, else the
+//! pool of this process's fork generation), `anchor.rs` (the runtime's pool,
+//! found without a lock), `pool.rs` (`Pool::run`; and the answering thread's
+//! loop: `serve`, `wait`, `answer`) and `cells.rs` (the hand-off, both sides).
+//! On the way it calls helpers by name, each a line or a loop:
+//! `place::is_serving` and `place::is_runtime_thread` (thread-locals),
+//! `fork::generation` (one load), `latch::spin_until` (the caller's spin) and
+//! `ticks::clock` (the body's span); the answering thread asks `worker` (was
+//! the body slow, may it have moved the thread), `pace` (how long to spin) and
+//! `quiet` (how many looks pass the answered cell by) a question each. A call
+//! that queues reads `job.rs` and `latch.rs` too.
 
 mod anchor;
 #[cfg(not(loom))]
