@@ -15,6 +15,10 @@
 //!   this crate and by `ip netns exec NAME /bin/true` (both give the child a
 //!   mount namespace with `/sys` remounted).
 //!
+//! - `spin_slot_floor`: the floor of a cross-thread call (two threads spinning
+//!   on one slot), a thousand calls per round, per call: what every latency
+//!   here is also held against.
+//!
 //! `cargo bench --bench spawn` (as root) prints the medians with their ratios to
 //! the plain `Command` and to the tool each replaces, and writes
 //! `target/ns-bench/spawn.json` for `scripts/bench-report.py`.
@@ -29,6 +33,8 @@ use ns_runtime::{Namespaces, NetNs, NsSet};
 /// The tests' helpers: `Container`, a process in new namespaces of all eight kinds.
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/floor.rs"]
+mod floor;
 
 const TRUE: &str = "/bin/true";
 
@@ -105,21 +111,32 @@ fn main() {
     for (_, run) in &mechanisms {
         run();
     }
+    // Its server spins only while its calls are timed, not beside the spawns.
+    let floor = floor::Floor::new(false);
+    floor.active(false);
+    const FLOOR_CALLS: u32 = 1000;
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); mechanisms.len()];
+    let mut floor_samples = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         for ((_, run), times) in mechanisms.iter().zip(&mut samples) {
             let start = Instant::now();
             run();
             times.push(start.elapsed().as_nanos() as f64);
         }
+        floor.active(true);
+        let start = Instant::now();
+        for _ in 0..FLOOR_CALLS {
+            floor.call(1);
+        }
+        floor_samples.push(start.elapsed().as_nanos() as f64 / f64::from(FLOOR_CALLS));
+        floor.active(false);
     }
-    let medians: Vec<f64> = samples
-        .iter_mut()
-        .map(|times| {
-            times.sort_by(f64::total_cmp);
-            times[times.len() / 2]
-        })
-        .collect();
+    let median = |times: &mut Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        times[times.len() / 2]
+    };
+    let medians: Vec<f64> = samples.iter_mut().map(median).collect();
+    let floor_ns = median(&mut floor_samples);
     let median_of = |wanted: &str| {
         let at = mechanisms.iter().position(|(name, _)| *name == wanted);
         at.map_or(f64::NAN, |at| medians[at])
@@ -134,26 +151,37 @@ fn main() {
 
     println!("spawn + wait of {TRUE}, median of {rounds} rounds");
     println!(
-        "{:<20} {:>12} {:>10} {:>14}",
-        "mechanism", "median", "/ plain", "/ replaced tool"
+        "{:<20} {:>12} {:>10} {:>14} {:>10}",
+        "mechanism", "median", "/ plain", "/ replaced tool", "/ floor"
     );
-    let mut json = String::from("[");
-    for (i, ((name, _), median)) in mechanisms.iter().zip(&medians).enumerate() {
+    println!(
+        "{:<20} {floor_ns:>9.1} ns {:>10.5} {:>14} {:>10.2}",
+        "spin_slot_floor",
+        floor_ns / plain,
+        "",
+        1.0
+    );
+    let mut json = format!(
+        "[{{\"mechanism\": \"spin_slot_floor\", \"median_ns\": {floor_ns:.1}, \"over_plain\": {:.6}, \"over_floor\": 1.0}}",
+        floor_ns / plain
+    );
+    for ((name, _), median) in mechanisms.iter().zip(&medians) {
         let over_peer = peer(name).map(|p| median / median_of(p));
         let peer_cell = over_peer.map_or(String::new(), |r| format!("{r:.2}"));
         println!(
-            "{name:<20} {:>9.0} µs {:>10.2} {peer_cell:>14}",
+            "{name:<20} {:>9.0} µs {:>10.2} {peer_cell:>14} {:>10.0}",
             median / 1e3,
-            median / plain
+            median / plain,
+            median / floor_ns
         );
-        let sep = if i == 0 { "" } else { ", " };
         let peer_json = match (peer(name), over_peer) {
             (Some(p), Some(r)) => format!(", \"peer\": \"{p}\", \"over_peer\": {r:.3}"),
             _ => String::new(),
         };
         json.push_str(&format!(
-            "{sep}{{\"mechanism\": \"{name}\", \"median_ns\": {median:.0}, \"over_plain\": {:.3}{peer_json}}}",
-            median / plain
+            ", {{\"mechanism\": \"{name}\", \"median_ns\": {median:.0}, \"over_plain\": {:.3}, \"over_floor\": {:.0}{peer_json}}}",
+            median / plain,
+            median / floor_ns
         ));
     }
     json.push_str("]\n");

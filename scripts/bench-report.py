@@ -61,15 +61,23 @@ def criterion_median(group, bench):
 
 
 def machine():
-    cpu = "unknown CPU"
+    # A hypervisor may hide the model number ("AMD EPYC"): family, model and
+    # stepping still name the core.
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "cpu family", "model", "stepping") and key not in fields:
+                    fields[key] = value.strip()
+                if not line.strip() and fields:
                     break
     except OSError:
         pass
+    cpu = fields.get("model name", "unknown CPU")
+    if "cpu family" in fields:
+        cpu += f" (family {fields['cpu family']}, model {fields.get('model', '?')}, stepping {fields.get('stepping', '?')})"
     return f"{os.cpu_count()} vCPUs, {cpu}, Linux {platform.release()}"
 
 
@@ -82,7 +90,7 @@ if args.medians:
 else:
     MEDIANS = {}
     for group, (_, rows) in GROUPS.items():
-        for bench in rows:
+        for bench in dict.fromkeys(rows + ["spin_slot_floor"]):
             ns = criterion_median(group, bench)
             if ns is not None:
                 MEDIANS.setdefault(group, {})[bench] = ns
@@ -106,9 +114,12 @@ def fmt_time(ns):
     return f"{ns:.1f} ns"
 
 
-# The floor of a cross-thread call (two threads spinning on one slot), measured in
-# the same run: every latency table carries it as a row and a column of ratios, so
-# that figures from machines whose `setns` costs differ (0.36 µs, 2.1 µs) compare.
+# The floor of a cross-thread call (two threads spinning on one slot): every
+# latency table carries it as a row and a column of ratios, so that figures from
+# machines whose `setns` costs differ (0.36 µs, 2.1 µs) compare. Each group
+# measures its own (the host may move the two vCPUs between neighbouring and
+# distant cores from one group to the next); back_to_back's stands in for a
+# group run without one.
 FLOOR = median_ns("back_to_back", "spin_slot_floor")
 # A sweep visits 300 namespaces: its floor is 300 cross-thread calls.
 FLOOR_CALLS = {"sweep_300": 300}
@@ -116,12 +127,14 @@ THROUGHPUT = ("throughput", "throughput_persistent", "slow_body_8_callers")
 
 print(f"Medians: {MEDIANS_SOURCE}\n" if args.medians else f"Machine: {machine()}\n")
 if FLOOR:
-    print(f"Floor of a cross-thread call in this run (two threads spinning on one slot): {fmt_time(FLOOR)}\n")
+    print(f"Floor of a cross-thread call in `back_to_back` (two threads spinning on one slot): {fmt_time(FLOOR)}; every other latency table has its own\n")
 for group, (baseline, rows) in GROUPS.items():
     base = median_ns(group, baseline)
     print(f"### {group}\n")
     latency = group not in THROUGHPUT
-    floor = FLOOR * FLOOR_CALLS.get(group, 1) if FLOOR else None
+    own_floor = median_ns(group, "spin_slot_floor")
+    one_floor = own_floor or FLOOR
+    floor = one_floor * FLOOR_CALLS.get(group, 1) if one_floor else None
     if not latency:
         print(f"| mechanism | ns per call (median) | calls/s | speed vs `{baseline}` |")
         print("|---|---:|---:|---:|")
@@ -130,7 +143,9 @@ for group, (baseline, rows) in GROUPS.items():
         print("|---|---:|---:|---:|")
         if floor and group != "back_to_back":
             vs_base = f"{floor / base:.3f}" if base else ""
-            print(f"| spin_slot_floor (back_to_back, same run) | {fmt_time(floor)} | {vs_base} | 1.00 |")
+            where = "this group" if own_floor else "back_to_back, same run"
+            times = f" × {FLOOR_CALLS[group]}" if group in FLOOR_CALLS else ""
+            print(f"| spin_slot_floor{times} ({where}) | {fmt_time(floor)} | {vs_base} | 1.00 |")
     for row in rows:
         ns = median_ns(group, row)
         if ns is None:
@@ -329,8 +344,9 @@ if os.path.exists(spawn):
     with open(spawn) as f:
         rows = json.load(f)
     print("### starting a process in namespaces (spawn + wait of /bin/true, median)\n")
-    print("| mechanism | median | / plain `Command` | / the tool it replaces |\n|---|---:|---:|---:|")
+    print("| mechanism | median | / plain `Command` | / the tool it replaces | ÷ floor (same rounds) |\n|---|---:|---:|---:|---:|")
     for r in rows:
         peer = f"{r['over_peer']:.2f} (`{r['peer']}`)" if "over_peer" in r else ""
-        print(f"| {r['mechanism']} | {r['median_ns'] / 1e3:.0f} µs | {r['over_plain']:.2f} | {peer} |")
+        over_floor = f"{r['over_floor']:,.0f}" if r.get("over_floor", 0) >= 10 else f"{r.get('over_floor', float('nan')):.2f}"
+        print(f"| {r['mechanism']} | {fmt_time(r['median_ns'])} | {r['over_plain']:.4g} | {peer} | {over_floor} |")
     print()
