@@ -549,10 +549,14 @@ fn threads_serving_six_callers(
 fn queueing_callers_get_threads_up_to_the_throughput_setting() {
     require_root!();
     let body = Duration::from_micros(20);
-    let grown = threads_serving_six_callers(3, body, 500);
+    // Up to the setting: a thread stuck for a millisecond on a busy machine may
+    // add one beyond it now and then, so one round of three within it shows it.
+    let grown: Vec<usize> = (0..3)
+        .map(|_| threads_serving_six_callers(3, body, 500))
+        .collect();
     assert!(
-        (2..=8).contains(&grown),
-        "{grown} threads served six queueing callers with throughput_threads_per_ns(3)"
+        grown.iter().any(|threads| (2..=3).contains(threads)),
+        "with throughput_threads_per_ns(3), {grown:?} threads served six queueing callers in three rounds"
     );
     // With the setting at one, a thread is added only when calls stop
     // finishing for a millisecond (a thread descheduled that long on a busy

@@ -358,12 +358,6 @@ impl Taken {
     pub(crate) fn waited_behind_another(&self, armed: &Armed) -> bool {
         self.cell != armed.quiet.0
     }
-
-    /// A call said to be in `cell`, for tests of what a thread does with it.
-    #[cfg(all(test, not(loom)))]
-    pub(crate) fn in_cell(cell: usize) -> Taken {
-        Taken { cell, word: 0 }
-    }
 }
 
 #[cfg(not(loom))]

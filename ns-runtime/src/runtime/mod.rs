@@ -1,6 +1,7 @@
 //! The runtime: its threads, which move between targets, and how calls reach them.
 //!
-//! Modules, each using only those below it (no module imports one above it):
+//! Modules in layers, from the top: a module imports only from its own layer
+//! or those below, and no two modules import each other.
 //!
 //! - `anchor`: what the handles of one target share; finds the pool of each
 //!   runtime that calls it, without a lock.
@@ -9,13 +10,14 @@
 //! - `pool`: the calls of one target (hand-off cells, a queue behind them, the
 //!   serving loop of its threads) and `Shared`, what a runtime's pools share;
 //!   a pool asks for threads through `Shared`, which `thread` supplies.
-//! - `worker` (what a thread keeps between calls, and whether a body moved it),
-//!   `sched` (which thread goes where), `pace`, `cadence` and `quiet` (how long
-//!   a thread spins, sleeps, and looks for calls), `cells` (the hand-off),
-//!   `job` and `latch` (a queued call on its caller's stack), `place` (where a
-//!   thread is, how it moves), `birth` (a thread born from the process's own
-//!   state), and the leaves `config`, `sleeper`, `driver_slot`, `ticks`, `cpu`,
-//!   `fork`, `seal`, `sync`.
+//! - `worker` (what a thread keeps between calls, and whether a body moved
+//!   it), `sched` (which thread goes where), `pace` (how long a thread spins
+//!   and sleeps), `job` (a queued call on its caller's stack).
+//! - `cells` (the hand-off), `quiet` (how a thread looks for calls after an
+//!   answer), `cadence` (a steady caller's next call), `latch` (spins and
+//!   waits), `birth` (a thread born from the process's own state).
+//! - `place` (where a thread is, how it moves), `sleeper`, `config`,
+//!   `driver_slot`, `ticks`, `cpu`, `fork`, `seal`, `sync`.
 //!
 //! A call's path, past the handle's entry (`NetNs::run` → `Runtime::run`,
 //! which takes the handle's anchor: a line each), is in four files: `mod.rs`
@@ -330,8 +332,8 @@ pub struct GlobalAlreadySet;
 
 impl Builder {
     /// At most this many threads serve one target at once (default 8, at least 1).
-    /// Another comes when callers queue behind each other (up to
-    /// [`Builder::throughput_threads_per_ns`]), or
+    /// Another comes when callers outrun its threads or queue behind each other
+    /// (up to [`Builder::throughput_threads_per_ns`]), or
     /// when a call has not been taken up and no call has finished for about a
     /// millisecond (bodies that block). Calls made from runtime threads may exceed
     /// it, so that A → B → A cannot deadlock.

@@ -550,20 +550,24 @@ impl Pool {
         body
     }
 
-    /// Notes whether `call`, found as the worker came back from an answer,
-    /// waited behind another caller's call. A worker whose callers outrun it
-    /// for [`OUTRUN_AFTER`] calls in a row gives up its cells beyond its share
-    /// (the threads that come arm them) and asks for another thread, up to
-    /// `throughput_threads_per_ns`. Callers that each found a cell never
-    /// queue: this is how short bodies from several callers get more threads.
+    /// Notes whether the call just answered waited behind another caller's
+    /// (`behind`: it was waiting in another cell than the one answered before
+    /// it, when the worker came back from that answer). A worker whose callers
+    /// outrun it for [`OUTRUN_AFTER`] calls in a row gives up its cells beyond
+    /// its share (the threads that come arm them) and asks for another thread,
+    /// up to `throughput_threads_per_ns`; outrun as long again while the one
+    /// asked for has not come, it starts one (a demand counts on an idle awake
+    /// thread, and the only one may be this busy one). Callers that each found
+    /// a cell never queue: this is how short bodies from several callers get
+    /// more threads. (After the answer: its caller does not wait for this.)
     fn note_backlog(
         &self,
-        call: &Taken,
+        behind: bool,
         worker: &mut Worker,
         armed: &mut Armed,
         counted: &mut bool,
     ) {
-        if !call.waited_behind_another(armed) {
+        if !behind {
             worker.backlog = 0;
             return;
         }
@@ -572,26 +576,34 @@ impl Pool {
             return;
         }
         worker.backlog = 0;
+        if self.is_leaving() {
+            return;
+        }
         let config = &self.runtime.config;
         let limit = config.max_threads.min(config.throughput_threads);
         let mut state = self.lock();
         let threads = state.present + state.incoming;
-        let another = threads < limit && state.incoming == 0;
-        if another {
+        let then = if state.incoming > 0 {
+            Then::Hurry
+        } else if threads < limit {
             state.incoming += 1;
-        }
+            Then::Demand
+        } else {
+            Then::Nothing
+        };
         drop(state);
-        let coming = threads + usize::from(another);
+        let coming = threads + usize::from(matches!(then, Then::Demand));
         self.cells
             .trim(armed, (CELLS / coming.clamp(1, CELLS)).max(1));
-        if another {
-            crate::stats::event!(ns = %self.name, "callers outrun its thread: asking for another");
-            // Busy, so not an idle thread that could take the demand itself.
-            if std::mem::take(counted) {
-                self.runtime.stop_awake();
-            }
-            self.then(Then::Demand);
+        if matches!(then, Then::Nothing) {
+            return;
         }
+        crate::stats::event!(ns = %self.name, "callers outrun its thread: another comes");
+        // Busy, so not an idle thread that could take the demand itself.
+        if std::mem::take(counted) {
+            self.runtime.stop_awake();
+        }
+        self.then(then);
     }
 
     /// The next call in the worker's cells (see [`Cells::take`]); with jobs
@@ -637,10 +649,13 @@ impl Pool {
         let mut armed = Armed::default();
         // (Nobody here has called it yet.)
         worker.caller_spun = false;
+        worker.backlog = 0;
         let next = loop {
             let body = if let Some(call) = self.take_call(&mut armed) {
-                self.note_backlog(&call, worker, &mut armed, &mut counted);
-                Some(self.answer(call, worker, &mut armed, &mut counted))
+                let behind = call.waited_behind_another(&armed);
+                let body = self.answer(call, worker, &mut armed, &mut counted);
+                self.note_backlog(behind, worker, &mut armed, &mut counted);
+                Some(body)
             } else if let Some(job) = self.pop() {
                 worker.backlog = 0;
                 worker.pace.call_found();
@@ -657,6 +672,7 @@ impl Pool {
             } else if self.hot.queued.load(Ordering::Acquire) > 0 {
                 continue;
             } else {
+                worker.backlog = 0;
                 // Give the cells up; a call that came meanwhile is served.
                 self.give_up(&mut armed).map(|call| {
                     worker.pace.call_found();
@@ -907,6 +923,7 @@ impl Shared {
 
     /// The runtime was dropped: every pool is released, idle threads exit.
     /// Returns the pools it released (for the anchors to forget).
+    #[must_use = "the anchors must forget the pools returned (`anchor::forget_runtime`)"]
     pub(crate) fn close(&self) -> Vec<Arc<Pool>> {
         self.closed.store(true, Ordering::Release);
         let pools = self.live_pools();
@@ -975,13 +992,12 @@ mod tests {
         (pool, worker, armed)
     }
 
-    /// Notes `calls` calls found waiting in cell 1 while cell 0 was answered
-    /// last (`behind`), or in cell 0 itself.
+    /// Notes `calls` answered calls that waited behind another (`behind`), or
+    /// not, for a worker that is not counted as awake.
     fn note(pool: &Pool, worker: &mut Worker, armed: &mut Armed, calls: u32, behind: bool) {
         let mut counted = false;
         for _ in 0..calls {
-            let call = Taken::in_cell(usize::from(behind));
-            pool.note_backlog(&call, worker, armed, &mut counted);
+            pool.note_backlog(behind, worker, armed, &mut counted);
         }
     }
 
@@ -1012,6 +1028,35 @@ mod tests {
         note(&pool, &mut worker, &mut armed, OUTRUN_AFTER - 1, true);
         assert_eq!(pool.stats().incoming, 0);
         assert_eq!(armed.count(), CELLS, "kept every cell");
+    }
+
+    #[test]
+    fn an_outrun_thread_whose_demand_nobody_takes_starts_a_thread() {
+        let (pool, mut worker, mut armed) = pool_with_all_cells(3);
+        let sched = &pool.runtime.sched;
+        // Another worker counted as awake (busy, as it may be), and this one.
+        sched.awake(2);
+        let mut counted = true;
+        for _ in 0..OUTRUN_AFTER {
+            pool.note_backlog(true, &mut worker, &mut armed, &mut counted);
+        }
+        assert!(!counted, "busy: no longer counted as awake for demands");
+        assert!(sched.has_demand(), "left for the awake worker to take");
+        assert_eq!(pool.stats().incoming, 1);
+        note(&pool, &mut worker, &mut armed, OUTRUN_AFTER, true);
+        assert!(
+            !sched.has_demand(),
+            "withdrawn: a thread was started instead"
+        );
+        assert_eq!(pool.stats().incoming, 1, "still the one thread on its way");
+    }
+
+    #[test]
+    fn a_released_target_asks_for_no_thread() {
+        let (pool, mut worker, mut armed) = pool_with_all_cells(3);
+        pool.release();
+        note(&pool, &mut worker, &mut armed, OUTRUN_AFTER, true);
+        assert_eq!(pool.stats().incoming, 0);
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub(crate) enum Taker<P> {
     /// The worker asleep longest was woken for it.
     Woken,
     /// Nobody: the caller starts a thread for this pool (counted there as
-    /// incoming; not always the one that asked, see [`Sched::demand`]).
+    /// incoming; from [`Sched::stop_awake`], another pool than the caller's).
     Start(Arc<P>),
 }
 
