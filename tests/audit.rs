@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::thread_net_inode;
 use nix::sched::{setns, CloneFlags};
-use ns_runtime::{audit, NetNs, NsKind, Runtime};
+use ns_runtime::{audit, NetNs, NsKind, RetireReason, Runtime};
 
 /// Audits until `done` holds, for a few seconds at most.
 fn audit_until(what: &str, mut done: impl FnMut(&ns_runtime::Audit) -> bool) -> ns_runtime::Audit {
@@ -162,9 +162,43 @@ fn threads_of_ours_that_are_exiting_are_never_strays() {
     });
 }
 
+/// A body that gives its thread an fs struct of its own (cwd, root, umask):
+/// the thread would carry them to the bodies after it, of other namespaces. It
+/// is retired, and serves at most 64 calls before.
+fn a_thread_whose_body_unshared_its_fs_struct_is_retired() {
+    require_root!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = audit(); // forget earlier incidents
+    let rt = Runtime::builder()
+        .keep_alive(Duration::from_secs(60))
+        .build();
+    let ns = NetNs::create().unwrap();
+    let (unshared, tid) = rt
+        .run(&ns, || {
+            (
+                nix::sched::unshare(CloneFlags::CLONE_FS),
+                nix::unistd::gettid(),
+            )
+        })
+        .unwrap();
+    unshared.unwrap();
+    let served_by_it = (0..100)
+        .filter(|_| rt.run(&ns, nix::unistd::gettid).unwrap() == tid)
+        .count();
+    assert!(
+        served_by_it < 64,
+        "{served_by_it} calls on the damaged thread"
+    );
+    let audit = audit_until("the thread is retired", |a| !a.retired.is_empty());
+    let reasons: Vec<RetireReason> = audit.retired.iter().map(|r| r.reason).collect();
+    assert_eq!(reasons, [RetireReason::FsStruct]);
+    assert_eq!(audit.retired[0].tid, tid.as_raw() as u32);
+}
+
 tests! {
     namespace_threads_at_home_are_clean,
     a_thread_that_called_setns_is_reported_until_it_ends,
     a_namespace_thread_moved_by_a_body_is_retired_and_never_reused,
+    a_thread_whose_body_unshared_its_fs_struct_is_retired,
     threads_of_ours_that_are_exiting_are_never_strays,
 }
