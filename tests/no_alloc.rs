@@ -38,6 +38,10 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
 
+// The tests in this file run one at a time: each counts the whole process's
+// allocations.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[in_netns(ns)]
 fn add_inside(ns: &NetNs, a: u64, b: u64) -> std::io::Result<u64> {
     Ok(a + b)
@@ -45,6 +49,7 @@ fn add_inside(ns: &NetNs, a: u64, b: u64) -> std::io::Result<u64> {
 
 fn steady_state_calls_do_not_allocate() {
     require_root!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let ns = NetNs::create().unwrap();
     let input = [1_u64, 2, 3];
     // Warm up: start the namespace thread, grow the queue, touch thread-locals,
@@ -66,6 +71,47 @@ fn steady_state_calls_do_not_allocate() {
     assert_eq!(allocations, 0, "20000 calls allocated {allocations} times");
 }
 
+/// Twelve callers of one namespace served by one thread: four more than the
+/// hand-off cells, so calls also go through the queue, whose jobs live on their
+/// callers' stacks and whose capacity stays once grown.
+fn queued_calls_do_not_allocate() {
+    require_root!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let ns = NetNs::create().unwrap();
+    // One thread: no thread started in the counted part.
+    let rt = ns_runtime::Runtime::builder().max_threads_per_ns(1).build();
+    let callers = 12;
+    let phase = std::sync::Barrier::new(callers + 1);
+    let queued_or_not = |n: u64| {
+        for i in 0..n {
+            assert_eq!(rt.run(&ns, || black_box(i) + 1).unwrap(), i + 1);
+        }
+    };
+    let allocations = std::thread::scope(|s| {
+        for _ in 0..callers {
+            s.spawn(|| {
+                queued_or_not(2_000); // warm up
+                phase.wait();
+                phase.wait();
+                queued_or_not(2_000);
+                phase.wait();
+            });
+        }
+        phase.wait();
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        phase.wait();
+        phase.wait();
+        ALLOCATIONS.load(Ordering::Relaxed) - before
+    });
+    let stats = rt.stats();
+    assert!(stats.targets[0].calls >= 48_000);
+    assert_eq!(
+        allocations, 0,
+        "24000 calls of 12 callers allocated {allocations} times"
+    );
+}
+
 tests! {
     steady_state_calls_do_not_allocate,
+    queued_calls_do_not_allocate,
 }

@@ -137,10 +137,12 @@ impl Pool {
                 arming: AtomicUsize::new(0),
             },
             leaving: AtomicBool::new(false),
-            // Room for a few sleepers from the start: going to sleep never
-            // allocates in the steady state.
+            // Room from the start for a few sleepers, and for the calls of
+            // twice as many callers as cells (256 bytes): going to sleep never
+            // allocates in the steady state, nor do up to 16 queued calls.
             state: Mutex::new(State {
                 sleepers: VecDeque::with_capacity(4),
+                queue: VecDeque::with_capacity(2 * CELLS),
                 ..State::default()
             }),
             target: Arc::downgrade(target),
