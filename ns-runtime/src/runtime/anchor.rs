@@ -313,14 +313,46 @@ mod tests {
         count
     }
 
-    #[test]
-    fn a_dropped_runtime_lets_its_pool_go_and_the_next_reuses_its_node() {
+    /// The anchor of this process's uts namespace.
+    fn uts_anchor() -> Arc<Anchor> {
         let file = NsFile::open(Path::new("/proc/self/ns/uts"), Some(NsKind::Uts)).unwrap();
         let ns = Arc::new(Namespace {
             file,
             origin: Origin::Thread,
         });
-        let anchor = Anchor::intern(Target::new(vec![ns], None).unwrap());
+        Anchor::intern(Target::new(vec![ns], None).unwrap())
+    }
+
+    /// A call of any runtime, the global one or one of the program's own,
+    /// finds its pool without the list's mutex: with the mutex held
+    /// elsewhere, it still finds it (where a lookup that took it would wait).
+    #[test]
+    fn a_runtime_finds_its_pool_without_a_lock() {
+        let anchor = uts_anchor();
+        let runtime = Shared::new(
+            super::super::config::Config::default(),
+            super::super::thread::spawn,
+        );
+        let pool = Arc::clone(anchor.pool(&runtime));
+        let changes = sync::lock(&anchor.pools.changes);
+        let (found, lookup) = std::sync::mpsc::channel();
+        let finder = {
+            let (anchor, runtime) = (Arc::clone(&anchor), Arc::clone(&runtime));
+            std::thread::spawn(move || {
+                let _ = found.send(Arc::clone(anchor.pool(&runtime)));
+            })
+        };
+        let seen = lookup.recv_timeout(std::time::Duration::from_secs(10));
+        drop(changes);
+        finder.join().unwrap();
+        let seen = seen.expect("the lookup waited for the list's mutex");
+        assert!(Arc::ptr_eq(&seen, &pool));
+        forget_runtime(runtime.id, &runtime.close());
+    }
+
+    #[test]
+    fn a_dropped_runtime_lets_its_pool_go_and_the_next_reuses_its_node() {
+        let anchor = uts_anchor();
         let lasting = Shared::new(
             super::super::config::Config::default(),
             super::super::thread::spawn,
