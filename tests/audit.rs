@@ -182,9 +182,7 @@ fn a_thread_whose_body_unshared_its_fs_struct_is_retired() {
         })
         .unwrap();
     unshared.unwrap();
-    let served_by_it = (0..100)
-        .filter(|_| rt.run(&ns, nix::unistd::gettid).unwrap() == tid)
-        .count();
+    let served_by_it = common::calls_served_by(&rt, &ns, tid, 100);
     assert!(
         served_by_it < 64,
         "{served_by_it} calls on the damaged thread"

@@ -86,9 +86,7 @@ fn a_thread_with_an_fd_table_of_its_own_is_retired() {
         })
         .unwrap();
     assert_eq!(rc, 0);
-    let served_by_it = (0..100)
-        .filter(|_| rt.run(&ns, nix::unistd::gettid).unwrap() == tid)
-        .count();
+    let served_by_it = common::calls_served_by(&rt, &ns, tid, 100);
     assert!(
         served_by_it < 64,
         "{served_by_it} calls on the damaged thread"

@@ -336,6 +336,20 @@ pub fn assert_threads_where_they_belong() {
     }
 }
 
+/// Of `calls` calls into `ns` through `rt`, how many ran on the thread `tid`:
+/// how long a thread a body damaged went on serving before it was retired.
+#[allow(dead_code)] // (not every test binary looks for damaged threads)
+pub fn calls_served_by(
+    rt: &ns_runtime::Runtime,
+    ns: &NetNs,
+    tid: nix::unistd::Pid,
+    calls: usize,
+) -> usize {
+    (0..calls)
+        .filter(|_| rt.run(ns, nix::unistd::gettid).unwrap() == tid)
+        .count()
+}
+
 /// How many threads of this process sit in the namespace with `inode`.
 pub fn threads_in(inode: u64) -> usize {
     tasks().iter().filter(|t| t.net_inode == inode).count()

@@ -313,6 +313,14 @@ mod tests {
         count
     }
 
+    /// A runtime's state, with default settings.
+    fn runtime() -> Arc<Shared> {
+        Shared::new(
+            super::super::config::Config::default(),
+            super::super::thread::spawn,
+        )
+    }
+
     /// The anchor of this process's uts namespace.
     fn uts_anchor() -> Arc<Anchor> {
         let file = NsFile::open(Path::new("/proc/self/ns/uts"), Some(NsKind::Uts)).unwrap();
@@ -329,10 +337,7 @@ mod tests {
     #[test]
     fn a_runtime_finds_its_pool_without_a_lock() {
         let anchor = uts_anchor();
-        let runtime = Shared::new(
-            super::super::config::Config::default(),
-            super::super::thread::spawn,
-        );
+        let runtime = runtime();
         let pool = Arc::clone(anchor.pool(&runtime));
         let changes = sync::lock(&anchor.pools.changes);
         let (found, lookup) = std::sync::mpsc::channel();
@@ -353,16 +358,10 @@ mod tests {
     #[test]
     fn a_dropped_runtime_lets_its_pool_go_and_the_next_reuses_its_node() {
         let anchor = uts_anchor();
-        let lasting = Shared::new(
-            super::super::config::Config::default(),
-            super::super::thread::spawn,
-        );
+        let lasting = runtime();
         let lasting_pool = Arc::clone(anchor.pool(&lasting));
         for _ in 0..100 {
-            let shared = Shared::new(
-                super::super::config::Config::default(),
-                super::super::thread::spawn,
-            );
+            let shared = runtime();
             let pool = Arc::clone(anchor.pool(&shared));
             assert!(Arc::ptr_eq(anchor.pool(&shared), &pool), "found again");
             forget_runtime(shared.id, &shared.close());
