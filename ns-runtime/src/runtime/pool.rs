@@ -1061,6 +1061,26 @@ mod tests {
         assert_eq!(pool.stats().incoming, 0);
     }
 
+    /// Two calls queued behind each other, one thread here: another is asked
+    /// for only below the throughput setting.
+    #[test]
+    fn callers_queueing_behind_each_other_get_threads_up_to_the_setting() {
+        for (setting, another) in [(1, false), (2, true), (3, true)] {
+            let (pool, _worker, _armed) = pool_with_all_cells(setting);
+            let job = StackJob::new(|| ());
+            let mut state = pool.lock();
+            for _ in 0..2 {
+                // SAFETY: never run or completed: the queue is emptied below,
+                // while `job` is alive.
+                state.queue.push_back(unsafe { job.as_job_ref() });
+            }
+            let then = pool.see_to_queue(&mut state, true);
+            state.queue.clear();
+            assert_eq!(matches!(then, Then::Demand), another, "setting {setting}");
+            assert_eq!(state.incoming, usize::from(another), "setting {setting}");
+        }
+    }
+
     #[test]
     fn at_the_throughput_limit_an_outrun_thread_asks_for_none() {
         let (pool, mut worker, mut armed) = pool_with_all_cells(1);
