@@ -26,7 +26,7 @@
 //! found without a lock), `pool.rs` (`Pool::run`; and the answering thread's
 //! loop: `serve`, `wait`, `answer`) and `cells.rs` (the hand-off, both sides).
 //! On the way it calls helpers by name, each a line or a loop:
-//! `place::is_serving` and `place::is_runtime_thread` (thread-locals),
+//! `place::here` (one thread-local: what the calling thread is),
 //! `fork::generation` (one load), `latch::spin_until` (the caller's spin) and
 //! `ticks::clock` (the body's span); the answering thread asks `worker` (was
 //! the body slow, may it have moved the thread), `pace` (how long to spin) and
@@ -230,11 +230,14 @@ impl Runtime {
         F: FnOnce() -> R + Send,
         R: Send,
     {
-        if place::is_serving(anchor.target()) {
+        let here = place::here();
+        if here.serves(anchor.target()) {
             // Already inside (a nested call on a thread serving this target).
             return Ok(f());
         }
-        anchor.pool(self.generations.current()).run(f)
+        anchor
+            .pool(self.generations.current())
+            .run(f, here.is_runtime_thread())
     }
 
     /// Runs the future that `f` makes on the async thread of `anchor`'s target.

@@ -13,28 +13,52 @@ use crate::target::{Target, JOINABLE};
 
 #[cfg(not(loom))]
 thread_local! {
-    /// The target the calling thread serves (its address), or 0.
-    static SERVING: Cell<usize> = const { Cell::new(0) };
-    /// Whether the calling thread is a runtime thread.
-    static RUNTIME_THREAD: Cell<bool> = const { Cell::new(false) };
+    /// What the calling thread is (see [`Here`]).
+    static ROLE: Cell<usize> = const { Cell::new(NOT_OURS) };
 }
 
 #[cfg(loom)]
 loom::thread_local! {
-    static SERVING: Cell<usize> = Cell::new(0);
-    static RUNTIME_THREAD: Cell<bool> = Cell::new(false);
+    static ROLE: Cell<usize> = Cell::new(NOT_OURS);
 }
 
-/// Whether the calling thread is a runtime thread serving `target` now (then a
-/// call into it runs inline).
+/// [`ROLE`] of a thread that is not a runtime thread.
+const NOT_OURS: usize = 0;
+/// [`ROLE`] of a runtime thread that serves no target now. (A target's address
+/// is never 1: it is an `Arc`'s, aligned.)
+const AT_HOME: usize = 1;
+
+/// What the calling thread is, read once per call: not a runtime thread, a
+/// runtime thread serving no target, or one serving a target (the target's
+/// address). One word, so that a call reads one thread-local for both
+/// questions it asks.
+#[derive(Clone, Copy)]
+pub(crate) struct Here(usize);
+
+impl Here {
+    /// Whether the thread serves `target` now (then a call into it runs
+    /// inline).
+    #[inline]
+    pub(crate) fn serves(self, target: &Arc<Target>) -> bool {
+        self.0 == Arc::as_ptr(target) as usize
+    }
+
+    /// Whether the thread is a runtime thread (of any target, or none).
+    #[inline]
+    pub(crate) fn is_runtime_thread(self) -> bool {
+        self.0 != NOT_OURS
+    }
+}
+
+/// What the calling thread is.
 #[inline]
-pub(crate) fn is_serving(target: &Arc<Target>) -> bool {
-    SERVING.with(|serving| serving.get() == Arc::as_ptr(target) as usize)
+pub(crate) fn here() -> Here {
+    Here(ROLE.with(Cell::get))
 }
 
 /// Whether the calling thread is a runtime thread (of any target, or none).
 pub(crate) fn is_runtime_thread() -> bool {
-    RUNTIME_THREAD.with(Cell::get)
+    here().is_runtime_thread()
 }
 
 /// The process's own namespaces, where runtime threads go when they serve nobody:
@@ -104,7 +128,7 @@ pub(crate) struct MoveFailed {
 impl Place {
     /// Marks the calling thread as a runtime thread and reads where it is.
     pub(crate) fn of_current_thread() -> Place {
-        RUNTIME_THREAD.with(|flag| flag.set(true));
+        ROLE.with(|role| role.set(AT_HOME));
         let mut place = Place {
             ids: [None; JOINABLE.len()],
             private_fs: false,
@@ -150,7 +174,7 @@ impl Place {
 
     fn serve(&mut self, target: Option<usize>) {
         self.serving = target;
-        SERVING.with(|serving| serving.set(target.unwrap_or(0)));
+        ROLE.with(|role| role.set(target.unwrap_or(AT_HOME)));
     }
 
     fn move_to(&mut self, target: Option<&Arc<Target>>, home: &Target) -> Result<()> {

@@ -199,14 +199,14 @@ impl Pool {
 
     /// Runs `f` on a worker in this pool's target and waits for it: through a
     /// cell if a worker waits on one, else (and always for a call from a
-    /// runtime thread) through the queue.
-    pub(crate) fn run<F, R>(&self, f: F) -> Result<R>
+    /// runtime thread, `from_runtime_thread`) through the queue.
+    pub(crate) fn run<F, R>(&self, f: F, from_runtime_thread: bool) -> Result<R>
     where
         F: FnOnce() -> R + Send,
         R: Send,
     {
         let spin = self.runtime.config.spin;
-        if place::is_runtime_thread() {
+        if from_runtime_thread {
             // A body's call into another target: through the queue. A call in a
             // cell waits for the thread that armed the cell, which may be busy
             // in a body that waits for this one (A → B → A: both calls waited
