@@ -15,9 +15,17 @@ pub(crate) struct Config {
     /// A thread serving a caller that calls at a steady rate wakes on a timer
     /// for its next call (`cadence.rs`).
     pub(crate) anticipate: bool,
-    /// Threads one target grows to while its callers queue behind each other
-    /// (`Builder::throughput_threads_per_ns`).
+    /// Threads one target grows to while its callers outrun its threads or
+    /// queue behind each other (`Builder::throughput_threads_per_ns`).
     pub(crate) throughput_threads: usize,
+}
+
+impl Config {
+    /// The most threads one target gets for throughput (more come only for
+    /// bodies that are stuck).
+    pub(crate) fn throughput_limit(&self) -> usize {
+        self.max_threads.min(self.throughput_threads)
+    }
 }
 
 /// How long callers and idle threads spin by default: long enough for calls that

@@ -318,13 +318,12 @@ impl Pool {
                 return Then::Wake(sleeper);
             }
         }
-        let config = &self.runtime.config;
         let threads = state.present + state.incoming;
         // Callers queueing behind each other: another thread adds throughput, as
         // long as the threads and their callers each have CPUs (by default half
         // the CPUs serve one target at most this way; on two CPUs, one thread).
-        let for_throughput = config.max_threads.min(config.throughput_threads);
-        let wanted = threads == 0 || (crowded && short && threads < for_throughput);
+        let wanted =
+            threads == 0 || (crowded && short && threads < self.runtime.config.throughput_limit());
         if wanted {
             state.incoming += 1;
             return Then::Demand;
@@ -581,8 +580,7 @@ impl Pool {
         if self.is_leaving() {
             return;
         }
-        let config = &self.runtime.config;
-        let limit = config.max_threads.min(config.throughput_threads);
+        let limit = self.runtime.config.throughput_limit();
         let mut state = self.lock();
         let threads = state.present + state.incoming;
         let then = if state.incoming > 0 {
@@ -595,8 +593,7 @@ impl Pool {
         };
         drop(state);
         let coming = threads + usize::from(matches!(then, Then::Demand));
-        self.cells
-            .trim(armed, (CELLS / coming.clamp(1, CELLS)).max(1));
+        self.cells.trim(armed, CELLS / coming.clamp(1, CELLS));
         if matches!(then, Then::Nothing) {
             return;
         }
@@ -653,13 +650,17 @@ impl Pool {
         worker.caller_spun = false;
         worker.backlog = 0;
         let next = loop {
-            let body = if let Some(call) = self.take_call(&mut armed) {
+            let waiting = self.take_call(&mut armed);
+            if waiting.is_none() {
+                // No call was waiting as it came back: not outrun.
+                worker.backlog = 0;
+            }
+            let body = if let Some(call) = waiting {
                 let behind = call.waited_behind_another(&armed);
                 let body = self.answer(call, worker, &mut armed, &mut counted);
                 self.note_backlog(behind, worker, &mut armed, &mut counted);
                 Some(body)
             } else if let Some(job) = self.pop() {
-                worker.backlog = 0;
                 worker.pace.call_found();
                 // Busy with queued jobs (callers are waiting here): not awake for
                 // other targets' demands, which must not wait behind them.
@@ -669,12 +670,10 @@ impl Pool {
                 worker.caller_spun = false;
                 Some(self.run_job(job, &mut counted))
             } else if let Some(call) = self.wait(worker, &mut armed, &mut counted) {
-                worker.backlog = 0;
                 Some(self.answer(call, worker, &mut armed, &mut counted))
             } else if self.hot.queued.load(Ordering::Acquire) > 0 {
                 continue;
             } else {
-                worker.backlog = 0;
                 // Give the cells up; a call that came meanwhile is served.
                 self.give_up(&mut armed).map(|call| {
                     worker.pace.call_found();
