@@ -30,9 +30,9 @@ impl Config {
 
 /// How long callers and idle threads spin by default: long enough for calls that
 /// come back to back (a hand-off takes well under a microsecond), short enough
-/// that a steady call rate costs little CPU (a thousand calls a second: 3.2 % of
-/// a core in all without the timer of `cadence.rs`, 5.5 % with it, against
-/// 2.1 % for `setns` in place; `BENCHMARKS.md`).
+/// that a steady call rate costs little CPU (a thousand calls a second: 3–4 % of
+/// a core in all without the timer of `cadence.rs`, 5–6 % with it, against
+/// 2–3 % for `setns` in place, by run; `BENCHMARKS.md`).
 const FRUGAL_SPIN: Duration = Duration::from_micros(5);
 
 impl Default for Config {

@@ -28,7 +28,7 @@
 //! On the way it calls helpers by name, each a line or a loop:
 //! `place::here` (one thread-local: what the calling thread is),
 //! `fork::generation` (one load), `latch::spin_until` (the caller's spin) and
-//! `ticks::clock` (the body's span); the answering thread asks `worker` (was
+//! `ticks::timed` (the body's span); the answering thread asks `worker` (was
 //! the body slow, may it have moved the thread), `pace` (how long to spin) and
 //! `quiet` (how many looks pass the answered cell by) a question each. A call
 //! that queues reads `job.rs` and `latch.rs` too.
