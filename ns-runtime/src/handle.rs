@@ -46,8 +46,8 @@ pub(crate) mod sealed {
 /// of several. [`Runtime::run`] takes any of them; the methods here are
 /// conveniences built on it, through the global runtime ([`Runtime::global`]:
 /// configure it with [`Builder::build_global`](crate::Builder::build_global)
-/// before the first call). With a runtime of your own, run the same closure
-/// through it: `rt.run(&set, nix::unistd::gethostname)`.
+/// before the first call). Through a runtime of your own, the same conveniences
+/// are on [`Runtime::on`]: `rt.on(&set).hostname()`.
 ///
 /// ```no_run
 /// use ns_runtime::{Namespaces, NsKind, NsSet};
@@ -82,8 +82,7 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
     /// # Errors
     /// Those of reading the file, or of entering.
     fn read_to_string(&self, path: impl AsRef<Path>) -> io::Result<String> {
-        let path = path.as_ref();
-        Runtime::global().run(self, || std::fs::read_to_string(path))?
+        Runtime::global().on(self).read_to_string(path)
     }
 
     /// The hostname inside (`gethostname(2)` in the uts namespace).
@@ -101,10 +100,7 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
     /// # Errors
     /// [`Error::MissingKind`] without a uts namespace; otherwise those of entering.
     fn hostname(&self) -> Result<String> {
-        self.require(NsKind::Uts)?;
-        let name = Runtime::global().run(self, nix::unistd::gethostname)?;
-        let name = name.map_err(|e| Error::syscall("gethostname", self, e.into()))?;
-        Ok(name.to_string_lossy().into_owned())
+        Runtime::global().on(self).hostname()
     }
 
     /// Sets the hostname inside (`sethostname(2)` in the uts namespace); the
@@ -125,9 +121,7 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
     /// [`Error::MissingKind`] without a uts namespace; [`Error::PermissionDenied`]
     /// without `CAP_SYS_ADMIN` in it.
     fn set_hostname(&self, name: &str) -> Result<()> {
-        self.require(NsKind::Uts)?;
-        let set = Runtime::global().run(self, || nix::unistd::sethostname(name))?;
-        set.map_err(|e| Error::syscall("sethostname", self, e.into()))
+        Runtime::global().on(self).set_hostname(name)
     }
 
     /// The mount table as threads inside see it (`/proc/thread-self/mounts`).
@@ -147,11 +141,7 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
     /// [`Error::MissingKind`] without a mount namespace; otherwise those of reading
     /// or entering.
     fn mounts(&self) -> Result<Vec<Mount>> {
-        self.require(NsKind::Mnt)?;
-        let table = self
-            .read_to_string("/proc/thread-self/mounts")
-            .map_err(|e| Error::syscall("read /proc/thread-self/mounts", self, e))?;
-        Ok(table.lines().filter_map(Mount::parse).collect())
+        Runtime::global().on(self).mounts()
     }
 
     /// Starts `cmd` as a child process in every namespace of this handle, user,
@@ -302,7 +292,7 @@ pub struct Mount {
 impl Mount {
     /// Parses a line of `/proc/*/mounts` (fields escape space, tab, newline and
     /// backslash as octal `\040`, ...).
-    fn parse(line: &str) -> Option<Mount> {
+    pub(crate) fn parse(line: &str) -> Option<Mount> {
         let mut fields = line.split(' ').map(unescape);
         Some(Mount {
             source: fields.next()?,

@@ -80,6 +80,7 @@ mod link;
 mod name;
 mod namespace;
 mod netns;
+mod on;
 #[cfg(not(loom))]
 mod process;
 mod registry;
@@ -96,6 +97,7 @@ pub use handle::{Mount, Namespaces, Ns};
 pub use kind::NsKind;
 pub use name::NETNS_RUN_DIR;
 pub use netns::NetNs;
+pub use on::On;
 pub use runtime::{Builder, GlobalAlreadySet, Runtime};
 pub use set::NsSet;
 pub use stats::{RuntimeStats, TargetStats};

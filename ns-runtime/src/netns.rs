@@ -296,13 +296,13 @@ impl NetNs {
     /// # }
     /// ```
     ///
-    /// Like [`NetNs::run`], this uses the global runtime.
+    /// Like [`NetNs::run`], this uses the global runtime; [`Runtime::on`] uses
+    /// another: `rt.on(&ns).set_loopback_up()`.
     ///
     /// # Errors
     /// [`Error::Syscall`] if the `ioctl` fails; otherwise those of entering.
     pub fn set_loopback_up(&self) -> Result<()> {
-        self.run(|| crate::link::set_up("lo"))?
-            .map_err(|e| Error::syscall("ioctl(SIOCSIFFLAGS) on lo", self.namespace(), e))
+        Runtime::global().on(self).set_loopback_up()
     }
 
     /// Runs `f` on a runtime thread inside this namespace and returns its result; the

@@ -8,13 +8,14 @@
 //!
 //! Like every convenience of a handle, these use the global runtime
 //! ([`Runtime::global`](crate::Runtime::global)); through a runtime of your own
-//! the same is one closure: `rt.run(&ns, || TcpListener::bind(addr))??`.
+//! they are on [`Runtime::on`](crate::Runtime::on):
+//! `rt.on(&ns).tcp_listener(addr)`.
 
 use std::io;
 use std::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 use std::os::fd::OwnedFd;
 
-use crate::NetNs;
+use crate::{NetNs, Runtime};
 
 impl NetNs {
     /// A TCP listener bound inside this namespace (std, blocking mode). It accepts
@@ -37,7 +38,7 @@ impl NetNs {
     /// # Errors
     /// Those of [`TcpListener::bind`] inside the namespace, or entering it.
     pub fn tcp_listener(&self, addr: impl ToSocketAddrs + Send) -> io::Result<TcpListener> {
-        self.run(|| TcpListener::bind(addr))?
+        Runtime::global().on(self).tcp_listener(addr)
     }
 
     /// A TCP connection made from inside this namespace (std, blocking mode), to an
@@ -59,7 +60,7 @@ impl NetNs {
     /// # Errors
     /// Those of [`TcpStream::connect`] inside the namespace, or entering it.
     pub fn tcp_connect(&self, addr: impl ToSocketAddrs + Send) -> io::Result<TcpStream> {
-        self.run(|| TcpStream::connect(addr))?
+        Runtime::global().on(self).tcp_connect(addr)
     }
 
     /// A UDP socket bound inside this namespace (std, blocking mode).
@@ -79,7 +80,7 @@ impl NetNs {
     /// # Errors
     /// Those of [`UdpSocket::bind`] inside the namespace, or entering it.
     pub fn udp_socket(&self, addr: impl ToSocketAddrs + Send) -> io::Result<UdpSocket> {
-        self.run(|| UdpSocket::bind(addr))?
+        Runtime::global().on(self).udp_socket(addr)
     }
 
     /// A netlink socket of `protocol` (`libc::NETLINK_ROUTE` for links, addresses
@@ -102,6 +103,6 @@ impl NetNs {
     /// Those of `socket(AF_NETLINK, SOCK_RAW, protocol)` inside the namespace, or
     /// entering it.
     pub fn netlink_socket(&self, protocol: i32) -> io::Result<OwnedFd> {
-        self.run(|| crate::sys::socket(libc::AF_NETLINK, libc::SOCK_RAW, protocol))?
+        Runtime::global().on(self).netlink_socket(protocol)
     }
 }
