@@ -118,13 +118,8 @@ fn a_namespace_thread_moved_by_a_body_is_retired_and_never_reused() {
     assert_ne!(tid, moved_tid);
 
     // Retired, not reassigned: it exits (its keep-alive is 10 s).
-    let task = format!("/proc/self/task/{moved_tid}");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while std::path::Path::new(&task).exists() && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(1));
-    }
     assert!(
-        !std::path::Path::new(&task).exists(),
+        common::thread_gone(moved_tid, Duration::from_secs(5)),
         "the retired thread {moved_tid} was still alive after 5 s"
     );
 }

@@ -229,20 +229,86 @@ fn reopening_a_named_namespace_for_every_call_reuses_a_thread() {
     );
 }
 
+/// A directory (removed when dropped) holding a file `marker` that says "here".
+fn dir_with_marker() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("nsrt-cwd-")
+        .tempdir()
+        .unwrap();
+    std::fs::write(dir.path().join("marker"), "here").unwrap();
+    dir
+}
+
+/// The calling thread's umask (`/proc/thread-self/status`: reading it does not
+/// change it, as `umask(2)` would).
+fn umask_of_this_thread() -> u32 {
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .unwrap();
+    u32::from_str_radix(line.trim(), 8).unwrap()
+}
+
 fn relative_paths_follow_the_process_working_directory() {
     require_root!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let ns = NetNs::create().unwrap();
     ns.run(|| ()).unwrap(); // a thread is inside before the directory changes
-    let dir = std::env::temp_dir().join(format!("nsrt-cwd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("marker"), "here").unwrap();
+    let dir = dir_with_marker();
     let previous = std::env::current_dir().unwrap();
-    std::env::set_current_dir(&dir).unwrap();
+    std::env::set_current_dir(dir.path()).unwrap();
     let read = ns.run(|| std::fs::read_to_string("marker"));
     std::env::set_current_dir(previous).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(read.unwrap().unwrap(), "here");
+}
+
+fn with_private_fs_a_bodys_directory_and_umask_stay_on_its_thread() {
+    require_root!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = Runtime::builder()
+        .private_fs(true)
+        .keep_alive(Duration::from_secs(60))
+        .build();
+    let (a, b) = (NetNs::create().unwrap(), NetNs::create().unwrap());
+    let dir = dir_with_marker();
+    let (program_dir, program_umask) = (std::env::current_dir().unwrap(), umask_of_this_thread());
+
+    let (served_a, born_with) = rt
+        .run(&a, || {
+            let born_with = umask_of_this_thread();
+            std::env::set_current_dir(dir.path()).unwrap();
+            nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+            (tid(), born_with)
+        })
+        .unwrap();
+    assert_eq!(born_with, program_umask, "born with the process's umask");
+    assert_eq!(
+        std::env::current_dir().unwrap(),
+        program_dir,
+        "the program's cwd moved"
+    );
+    assert_eq!(
+        umask_of_this_thread(),
+        program_umask,
+        "the program's umask changed"
+    );
+
+    // The thread moves to `b` and keeps what the body set (as documented).
+    let (served_b, read, umask) = rt
+        .run(&b, || {
+            let read = std::fs::read_to_string("marker");
+            (tid(), read, umask_of_this_thread())
+        })
+        .unwrap();
+    assert_eq!(
+        served_b, served_a,
+        "the one idle thread should have moved to `b`"
+    );
+    assert_eq!(read.unwrap(), "here");
+    assert_eq!(umask, 0o077);
+    assert_eq!(rt.run(&b, thread_net_inode).unwrap(), b.inode());
+    assert!(ns_runtime::audit().unwrap().is_clean());
 }
 
 fn dedicated_threads_keep_thread_locals_per_namespace() {
@@ -309,6 +375,7 @@ tests! {
     a_sweep_over_300_namespaces_leaves_a_handful_of_threads,
     reopening_a_named_namespace_for_every_call_reuses_a_thread,
     relative_paths_follow_the_process_working_directory,
+    with_private_fs_a_bodys_directory_and_umask_stay_on_its_thread,
     dedicated_threads_keep_thread_locals_per_namespace,
     a_custom_runtime_and_the_global_one_serve_the_same_handle,
 }

@@ -565,6 +565,20 @@ pub fn children() -> Vec<u32> {
     all
 }
 
+/// Waits up to `within` until thread `tid` of this process has ended; false if it
+/// is still there.
+pub fn thread_gone(tid: u32, within: std::time::Duration) -> bool {
+    let task = format!("/proc/self/task/{tid}");
+    let deadline = std::time::Instant::now() + within;
+    while std::path::Path::new(&task).exists() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    true
+}
+
 /// Waits (up to 2 s) until no thread named `name` is left; false if one stays.
 pub fn threads_named_gone(name: &str) -> bool {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);

@@ -12,6 +12,8 @@ pub(crate) struct Config {
     pub(crate) stack_size: Option<usize>,
     pub(crate) dedicated: bool,
     pub(crate) sealed: bool,
+    /// Every thread unshares its fs struct at birth (`Builder::private_fs`).
+    pub(crate) private_fs: bool,
     /// A thread serving a caller that calls at a steady rate wakes on a timer
     /// for its next call (`cadence.rs`).
     pub(crate) anticipate: bool,
@@ -45,6 +47,7 @@ impl Default for Config {
             stack_size: None,
             dedicated: false,
             sealed: false,
+            private_fs: false,
             anticipate: true,
             throughput_threads: half_the_cpus(),
         }

@@ -538,6 +538,39 @@ impl Builder {
         self
     }
 
+    /// Gives every runtime thread a cwd, root and umask of its own at birth
+    /// (`unshare(CLONE_FS)`; default `false`), copied from the process's: a body's
+    /// `chdir`, `chroot` or `umask` then stays on its thread and never reaches the
+    /// program's threads.
+    ///
+    /// What it costs: a relative path in a body resolves against the directory the
+    /// process had when the thread was born, not against the one it has now; and
+    /// what a body changed stays with its thread for the thread's next bodies, of
+    /// any namespace (use absolute paths, and undo what a body changes).
+    ///
+    /// By default threads share the process's fs struct, so that relative paths in
+    /// bodies mean what they mean in the rest of the program, and a body's `chdir`
+    /// is the program's, as on any thread (a body that unshares the fs struct is
+    /// caught, and its thread retired). Either way a thread unshares it before it
+    /// enters a mount namespace, so no other thread's root or cwd moves.
+    ///
+    /// ```no_run
+    /// use ns_runtime::{NetNs, Runtime};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::builder().private_fs(true).build();
+    /// let ns = NetNs::create()?;
+    /// let before = std::env::current_dir()?;
+    /// rt.run(&ns, || std::env::set_current_dir("/"))??;
+    /// assert_eq!(std::env::current_dir()?, before); // the program's did not move
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn private_fs(mut self, private: bool) -> Builder {
+        self.config.private_fs = private;
+        self
+    }
+
     /// Stack size of runtime threads (default: the standard library's default).
     ///
     /// ```

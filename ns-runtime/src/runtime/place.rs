@@ -93,6 +93,7 @@ pub(crate) fn go_home_for_good() -> Result<()> {
     let mut place = Place {
         ids: [None; JOINABLE.len()],
         private_fs: false,
+        left_home_mounts: false,
         serving: None,
     };
     place.read_where_it_is();
@@ -114,6 +115,9 @@ pub(crate) struct Place {
     /// Has its own fs struct (`unshare(CLONE_FS)`), as entering a mount namespace
     /// needs: its cwd and root no longer follow the process's.
     private_fs: bool,
+    /// Has been in a mount namespace other than the process's: entering it reset
+    /// the thread's cwd and root, so it cannot go home as it was.
+    left_home_mounts: bool,
     /// The target served, if any.
     serving: Option<usize>,
 }
@@ -132,6 +136,7 @@ impl Place {
         let mut place = Place {
             ids: [None; JOINABLE.len()],
             private_fs: false,
+            left_home_mounts: false,
             serving: None,
         };
         place.read_where_it_is();
@@ -148,6 +153,24 @@ impl Place {
 
     pub(crate) fn has_private_fs(&self) -> bool {
         self.private_fs
+    }
+
+    /// Whether the thread has been in a mount namespace other than the process's
+    /// (then it exits rather than serve elsewhere).
+    pub(crate) fn has_left_home_mounts(&self) -> bool {
+        self.left_home_mounts
+    }
+
+    /// Gives the thread an fs struct of its own (`unshare(CLONE_FS)`).
+    ///
+    /// # Errors
+    /// Those of `unshare`.
+    pub(crate) fn unshare_fs(&mut self) -> std::io::Result<()> {
+        if !self.private_fs {
+            sys::unshare(CloneFlags::CLONE_FS.bits())?;
+            self.private_fs = true;
+        }
+        Ok(())
     }
 
     /// Moves into `target` (and the process's own namespace of every kind it does
@@ -201,12 +224,12 @@ impl Place {
             let Some(ns) = want(slot).filter(|_| differ(self, slot)) else {
                 continue;
             };
-            if kind == crate::NsKind::Mnt && !self.private_fs {
+            if kind == crate::NsKind::Mnt {
                 // Entering a mount namespace needs a private fs struct; without it
                 // the kernel refuses, or (through a pidfd) moves every thread's root.
-                sys::unshare(CloneFlags::CLONE_FS.bits())
+                self.unshare_fs()
                     .map_err(|e| Error::syscall("unshare(CLONE_FS)", ns, e))?;
-                self.private_fs = true;
+                self.left_home_mounts = true;
             }
             // Until it succeeds, the thread is where it was in this kind.
             sys::enter(ns.file.fd.as_fd(), kind).map_err(|e| Error::syscall("setns", ns, e))?;
@@ -230,7 +253,12 @@ impl Place {
                 flags |= kind.clone_flag();
             }
         }
-        if flags.is_empty() || sys::setns(process.pidfd.as_fd(), flags.bits()).is_err() {
+        if flags.is_empty() {
+            return;
+        }
+        // Set before trying: a failed setns may have moved some kinds already.
+        self.left_home_mounts |= flags.contains(CloneFlags::CLONE_NEWNS);
+        if sys::setns(process.pidfd.as_fd(), flags.bits()).is_err() {
             return;
         }
         // The process may have moved since the set was taken: read where we are.

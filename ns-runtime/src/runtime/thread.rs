@@ -45,6 +45,13 @@ fn main(first: Arc<Pool>) {
     let tid = worker.registration.tid();
     event!(tid, first = %first.name(), dedicated, "runtime thread started");
     #[cfg(not(loom))]
+    if runtime.config.private_fs {
+        if let Err(source) = worker.place.unshare_fs() {
+            first.arrival_failed(&Error::syscall("unshare(CLONE_FS)", first.name(), source));
+            return;
+        }
+    }
+    #[cfg(not(loom))]
     if runtime.config.sealed {
         if let Err(source) = super::seal::seal_current_thread() {
             first.arrival_failed(&Error::syscall("seccomp", first.name(), source));
@@ -63,7 +70,7 @@ fn main(first: Arc<Pool>) {
         };
         match enter(&mut worker, &pool) {
             Ok(true) => event!(tid, ns = %pool.name(), "runtime thread entered"),
-            Ok(false) if dedicated || worker.place.has_private_fs() => return,
+            Ok(false) if dedicated || worker.place.has_left_home_mounts() => return,
             Ok(false) => continue,
             Err(()) => {
                 event!(tid, ns = %pool.name(), "runtime thread stranded, exits");
@@ -86,10 +93,10 @@ fn main(first: Arc<Pool>) {
                 return;
             }
             Next::Leave => {
-                // A thread with a private fs struct has its own cwd and root: it
-                // exits rather than serve elsewhere (entering a mount namespace
-                // reset them; going "home" could even step out of a chroot).
-                if dedicated || worker.place.has_private_fs() || runtime.is_closed() {
+                // Entering a mount namespace reset the thread's cwd and root: it
+                // exits rather than serve elsewhere (going "home" could even step
+                // out of a chroot).
+                if dedicated || worker.place.has_left_home_mounts() || runtime.is_closed() {
                     return;
                 }
                 if go_home(&mut worker).is_err() {
