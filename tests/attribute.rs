@@ -6,10 +6,10 @@ mod common;
 
 use std::fmt::Display;
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use common::{assert_threads_where_they_belong, thread_net_inode};
-use ns_runtime::{in_netns, NetNs};
+use ns_runtime::{in_netns, in_ns, NetNs, NsSet, Runtime};
 
 #[in_netns(ns)]
 fn inode_inside(ns: &NetNs) -> io::Result<u64> {
@@ -105,6 +105,98 @@ impl Probe for Service {
     }
 }
 
+/// Calls served so far by `rt`, in every target.
+fn calls_of(rt: &Runtime) -> u64 {
+    rt.stats().targets.iter().map(|t| t.calls).sum()
+}
+
+static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| Runtime::builder().build());
+
+#[in_netns(ns, runtime = rt)]
+fn on_a_runtime(ns: &NetNs, rt: &Runtime) -> io::Result<u64> {
+    Ok(thread_net_inode())
+}
+
+#[in_netns(ns, runtime = RUNTIME)]
+fn on_a_static_runtime(ns: &NetNs) -> io::Result<u64> {
+    Ok(thread_net_inode())
+}
+
+#[in_ns(set, runtime = rt)]
+fn on_a_runtime_in_a_set(set: &NsSet, rt: Runtime) -> io::Result<u64> {
+    drop(rt); // moved into the body: the call holds its own
+    Ok(thread_net_inode())
+}
+
+/// Whether the calling thread has a seccomp filter: a sealed runtime's threads
+/// do, and no other thread of the tests.
+fn filtered() -> bool {
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+    status.lines().any(|line| line == "Seccomp:\t2")
+}
+
+#[in_netns(ns, runtime = rt)]
+async fn async_on_a_runtime(ns: &NetNs, rt: &Runtime) -> io::Result<(u64, bool)> {
+    let _still_usable: &Runtime = rt; // a clone the body owns
+    Ok((thread_net_inode(), filtered()))
+}
+
+struct OnItsRuntime {
+    netns: NetNs,
+    runtime: Runtime,
+}
+
+impl OnItsRuntime {
+    #[in_netns(&self.netns, runtime = &self.runtime)]
+    fn borrowed(&self) -> io::Result<u64> {
+        Ok(thread_net_inode())
+    }
+
+    #[in_netns(&self.netns, runtime = &self.runtime)]
+    fn mutable(&mut self) -> io::Result<u64> {
+        self.netns = self.netns.clone();
+        Ok(thread_net_inode())
+    }
+
+    #[in_netns(self.netns.clone(), runtime = self.runtime.clone())]
+    fn consumed(self) -> io::Result<u64> {
+        drop(self);
+        Ok(thread_net_inode())
+    }
+}
+
+fn runtime_argument_runs_the_body_on_that_runtime() {
+    require_root!();
+    let rt = Runtime::builder().build();
+    let ns = NetNs::create().unwrap();
+    assert_eq!(on_a_runtime(&ns, &rt).unwrap(), ns.inode());
+    let set = NsSet::new([ns.as_ns().clone()]).unwrap();
+    assert_eq!(on_a_runtime_in_a_set(&set, rt.clone()).unwrap(), ns.inode());
+    assert_eq!(calls_of(&rt), 2);
+    // Async bodies are not counted: a sealed runtime's thread is told by its filter.
+    let sealed = Runtime::builder().sealed(true).build();
+    let inside = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(async_on_a_runtime(&ns, &sealed))
+        .unwrap();
+    assert_eq!(inside, (ns.inode(), true));
+
+    let mut service = OnItsRuntime {
+        netns: ns.clone(),
+        runtime: Runtime::builder().build(),
+    };
+    assert_eq!(service.borrowed().unwrap(), ns.inode());
+    assert_eq!(service.mutable().unwrap(), ns.inode());
+    let its = service.runtime.clone();
+    assert_eq!(service.consumed().unwrap(), ns.inode());
+    assert_eq!(calls_of(&its), 3);
+
+    let before = calls_of(&RUNTIME);
+    assert_eq!(on_a_static_runtime(&ns).unwrap(), ns.inode());
+    assert_eq!(calls_of(&RUNTIME), before + 1);
+}
+
 fn the_body_runs_inside_and_the_caller_stays_home() {
     require_root!();
     let home = thread_net_inode();
@@ -176,4 +268,5 @@ tests! {
     a_panic_comes_back_and_the_namespace_keeps_serving,
     owned_handles_patterns_generics_and_lifetimes,
     methods_with_every_receiver_and_trait_impls,
+    runtime_argument_runs_the_body_on_that_runtime,
 }

@@ -19,6 +19,8 @@ mod free_functions;
 mod in_ns;
 #[path = "ui/pass/methods.rs"]
 mod methods;
+#[path = "ui/pass/runtime-argument.rs"]
+mod runtime_argument;
 
 #[test]
 fn pass_cases_compile_and_their_mains_run() {
@@ -29,4 +31,5 @@ fn pass_cases_compile_and_their_mains_run() {
     free_functions::main();
     in_ns::main();
     methods::main();
+    runtime_argument::main();
 }

@@ -1,6 +1,6 @@
 //! The arguments of `#[in_netns(..)]` (one namespace expression) and `#[in_ns(..)]`
 //! (one namespace-set expression, or `kind = handle` pairs), each optionally with
-//! `crate = "path"`.
+//! `runtime = expr` (a runtime of one's own) and `crate = "path"`.
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream, Parser};
@@ -38,8 +38,8 @@ impl Attr {
 
     fn valid(self) -> &'static str {
         match self {
-            Attr::InNetns => "valid arguments are a namespace expression (`ns`, `&self.netns`, ...) and `crate = \"path\"`",
-            Attr::InNs => "valid arguments are one namespace-set expression (`set`, `&self.namespaces`), or `net`, `uts`, `ipc`, `cgroup`, `mnt` = a handle each, and `crate = \"path\"`",
+            Attr::InNetns => "valid arguments are a namespace expression (`ns`, `&self.netns`, ...), `runtime = rt` and `crate = \"path\"`",
+            Attr::InNs => "valid arguments are one namespace-set expression (`set`, `&self.namespaces`), or `net`, `uts`, `ipc`, `cgroup`, `mnt` = a handle each, `runtime = rt` and `crate = \"path\"`",
         }
     }
 
@@ -64,6 +64,9 @@ pub(crate) struct Args {
     pub(crate) attr: Attr,
     /// Evaluated on the caller's thread.
     pub(crate) target: Target,
+    /// The runtime whose threads run the body (`runtime = EXPR`), evaluated on
+    /// the caller's thread; the global runtime without one.
+    pub(crate) runtime: Option<Expr>,
     /// Where `ns_runtime` is, for crates that re-export it.
     pub(crate) krate: Path,
 }
@@ -75,6 +78,15 @@ impl Args {
             Target::Expr(expr) => vec![expr],
             Target::Members(members) => members.iter().map(|(_, expr)| expr).collect(),
         }
+    }
+
+    /// Every expression evaluated on the caller's thread before the body starts:
+    /// the namespaces and the runtime. A parameter one of them names may be a
+    /// reference even for an `async fn` (the body gets a clone).
+    pub(crate) fn evaluated(&self) -> Vec<&Expr> {
+        let mut all = self.exprs();
+        all.extend(&self.runtime);
+        all
     }
 
     /// Where errors about the whole target go.
@@ -130,8 +142,16 @@ fn collect(list: Punctuated<Arg, Token![,]>, attr: Attr, errors: &mut Errors) ->
     let mut namespace: Option<Expr> = None;
     let mut members: Vec<(Ident, Expr)> = Vec::new();
     let mut krate = None;
+    let mut runtime: Option<Expr> = None;
     for arg in list {
         match arg {
+            Arg::Named(name, _) if name == "runtime" && runtime.is_some() => {
+                errors.push(syn::Error::new_spanned(
+                    name,
+                    "duplicate `runtime` argument",
+                ));
+            }
+            Arg::Named(name, expr) if name == "runtime" => runtime = Some(expr),
             Arg::Namespace(expr) if namespace.is_some() || !members.is_empty() => {
                 let what = if members.is_empty() {
                     "only one namespace expression is allowed"
@@ -198,6 +218,7 @@ fn collect(list: Punctuated<Arg, Token![,]>, attr: Attr, errors: &mut Errors) ->
     target.map(|target| Args {
         attr,
         target,
+        runtime,
         krate: krate.unwrap_or_else(|| syn::parse_quote!(::ns_runtime)),
     })
 }
@@ -256,6 +277,30 @@ mod tests {
             assert_eq!(args.krate.to_token_stream().to_string(), "a :: b");
             assert_eq!(args.exprs()[0].to_token_stream().to_string(), "ns");
         }
+    }
+
+    #[test]
+    fn a_runtime_in_any_position_once() {
+        for tokens in [
+            quote!(ns, runtime = &self.rt),
+            quote!(runtime = &self.rt, ns),
+        ] {
+            let args = parse(tokens).unwrap();
+            let runtime = args.runtime.as_ref().unwrap().to_token_stream().to_string();
+            assert_eq!(runtime, "& self . rt");
+            assert_eq!(args.exprs()[0].to_token_stream().to_string(), "ns");
+        }
+        assert!(parse(quote!(ns)).unwrap().runtime.is_none());
+        assert_eq!(
+            messages(quote!(ns, runtime = a, runtime = b)),
+            ["duplicate `runtime` argument"]
+        );
+        let (args, found) = in_ns_messages(quote!(net = a, runtime = rt, uts = b));
+        assert!(found.is_empty(), "{found:?}");
+        let args = args.unwrap();
+        assert_eq!(args.exprs().len(), 2);
+        assert_eq!(args.evaluated().len(), 3);
+        assert!(args.runtime.is_some());
     }
 
     #[test]

@@ -24,7 +24,7 @@ fn attribute(attr: Attr, args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(func) => func,
         Err(err) => return not_a_function(attr, item, err, errors),
     };
-    let namespaces = args.as_ref().map(args::Args::exprs).unwrap_or_default();
+    let namespaces = args.as_ref().map(args::Args::evaluated).unwrap_or_default();
     check::function(attr, &func, &namespaces, &mut errors);
     emit(args.as_ref(), &func, errors)
 }

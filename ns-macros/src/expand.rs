@@ -89,19 +89,62 @@ pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         ReturnType::Default => (TokenStream::new(), sig.ident.span()),
     };
     let private_at_ret = private_at(ret_span);
+    let (runtime, evaluate_runtime) = runtime(args, sig);
     let run = if sig.asyncness.is_some() {
-        let (clone, body) = async_body(sig, block, &args.exprs());
+        let (clone, body) = async_body(sig, block, &args.evaluated());
+        let run_async = format_ident!("run_async{}", runtime.suffix, span = ret_span);
+        let on = runtime.argument;
         quote_spanned! {ret_span=>
             #clone
-            #private_at_ret::run_async(#handle, move || async move #body).await
+            #private_at_ret::#run_async(#on #handle, move || async move #body).await
         }
     } else {
+        let run = format_ident!("run{}", runtime.suffix, span = ret_span);
+        let on = runtime.argument;
         quote_spanned! {ret_span=>
-            #private_at_ret::run(#handle, move || #closure_ret #block)
+            #private_at_ret::#run(#on #handle, move || #closure_ret #block)
         }
     };
 
-    with_send_checks(args, func, quote!(#evaluate #run))
+    with_send_checks(args, func, quote!(#evaluate #evaluate_runtime #run))
+}
+
+/// How the call names its runtime: `run(..)` for the global one, `run_on(RT, ..)`
+/// for `runtime = EXPR`.
+struct RuntimeArgument {
+    /// Appended to the support function's name.
+    suffix: &'static str,
+    /// The first argument, with its comma (empty for the global runtime).
+    argument: TokenStream,
+}
+
+/// The runtime the call uses, and `let RT = ..;` evaluating `runtime = EXPR` on
+/// the caller's thread (spanned at the user's expression, as the handle is).
+fn runtime(args: &Args, sig: &Signature) -> (RuntimeArgument, TokenStream) {
+    let Some(expr) = &args.runtime else {
+        let global = RuntimeArgument {
+            suffix: "",
+            argument: TokenStream::new(),
+        };
+        return (global, TokenStream::new());
+    };
+    let runtime = Ident::new("__ns_runtime", Span::mixed_site().located_at(expr.span()));
+    // Only used before the body starts, so it may stay borrowed even for an async
+    // body; but a receiver that the body moves or borrows mutably conflicts.
+    let take = if borrows_receiver_only(sig) {
+        quote!(runtime)
+    } else {
+        quote!(owned_runtime)
+    };
+    let private = private_at(expr.span());
+    let evaluate = quote_spanned! {expr.span()=>
+        let #runtime = #private::RuntimeExpr::#take(&(#expr));
+    };
+    let on = RuntimeArgument {
+        suffix: "_on",
+        argument: quote!(#runtime.get(),),
+    };
+    (on, evaluate)
 }
 
 /// `let HANDLE = ..;`: the attribute's expressions evaluated on the caller's
@@ -428,6 +471,65 @@ mod tests {
         assert!(out.contains(&import("my :: rt")), "{out}");
         assert!(out.contains("__ns_runtime_private :: run"), "{out}");
         assert!(!out.contains(":: ns_runtime"), "{out}");
+    }
+
+    #[test]
+    fn a_runtime_argument_is_evaluated_once_and_given_to_the_call() {
+        let out = expand_str(
+            quote!(ns, runtime = rt),
+            quote!(
+                fn f(ns: &NetNs, rt: &Runtime) -> R {
+                    x
+                }
+            ),
+        );
+        assert!(out.contains("RuntimeExpr :: runtime (& (rt))"), "{out}");
+        assert!(
+            out.contains(":: run_on (__ns_runtime . get () , __ns_handle , move ||"),
+            "{out}"
+        );
+        assert_eq!(out.matches("RuntimeExpr").count(), 1, "{out}");
+
+        let out = expand_str(
+            quote!(&self.ns, runtime = &self.rt),
+            quote!(
+                async fn f(&mut self) -> R {
+                    x
+                }
+            ),
+        );
+        assert!(
+            out.contains("RuntimeExpr :: owned_runtime (& (& self . rt))"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                ":: run_async_on (__ns_runtime . get () , __ns_handle , move || async move"
+            ),
+            "{out}"
+        );
+
+        let out = expand_as(
+            Attr::InNs,
+            quote!(set, runtime = rt),
+            quote!(
+                fn f(set: &NsSet) -> R {
+                    x
+                }
+            ),
+        );
+        assert!(out.contains(":: run_on (__ns_runtime . get () ,"), "{out}");
+
+        let out = expand_str(
+            quote!(ns),
+            quote!(
+                fn f(ns: &NetNs) -> R {
+                    x
+                }
+            ),
+        );
+        assert!(out.contains(":: run (__ns_handle , move ||"), "{out}");
+        assert!(!out.contains("RuntimeExpr"), "{out}");
     }
 
     #[test]

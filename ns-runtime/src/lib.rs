@@ -162,6 +162,38 @@ pub mod __private_for {
 /// `#[allow(..)]`, `#[deprecated]`) stay on it; the body's inner attributes
 /// (`#![allow(..)]`) stay in the body.
 ///
+/// # A runtime of your own
+/// The body runs on a thread of the global runtime ([`Runtime::global`]), or of
+/// the one that `runtime = EXPR` gives: a `Runtime` or `&Runtime` (a parameter, a
+/// field, `Arc<Runtime>`, a `LazyLock<Runtime>` static), evaluated on the calling
+/// thread before the body starts. A function that names one never makes the
+/// global runtime.
+///
+/// ```no_run
+/// use ns_runtime::{in_netns, NetNs, Runtime};
+///
+/// struct Agent {
+///     netns: NetNs,
+///     runtime: Runtime,
+/// }
+///
+/// impl Agent {
+///     #[in_netns(&self.netns, runtime = &self.runtime)]
+///     fn routes(&self) -> std::io::Result<String> {
+///         std::fs::read_to_string("/proc/thread-self/net/route")
+///     }
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let agent = Agent {
+///     netns: NetNs::create()?,
+///     runtime: Runtime::builder().max_threads_per_ns(2).build(),
+/// };
+/// let routes = agent.routes()?;
+/// # let _ = routes;
+/// # Ok(())
+/// # }
+/// ```
+///
 /// # `async fn`
 /// On an `async fn` (with the default `tokio` feature), the body runs through
 /// [`NetNs::run_async`]: it is polled on the namespace's async thread, next to the
@@ -191,8 +223,8 @@ pub mod __private_for {
 /// Its arguments must be owned (`'static`): the body may outlive the caller's
 /// borrows, since a cancelled caller does not wait for it. A borrowed argument or a
 /// `&self`/`&mut self` receiver is a compile error that says what to take instead
-/// (`String` for `&str`, an `Arc`, `self: Arc<Self>`); only the namespace parameter
-/// may be a reference (its handle is cloned). A generic argument needs `T: 'static`.
+/// (`String` for `&str`, an `Arc`, `self: Arc<Self>`); only the namespace and
+/// runtime parameters may be references (the body gets clones). A generic argument needs `T: 'static`.
 /// Inside, `tokio::spawn` and `spawn_local` are rejected too: a task would outlive
 /// the call; run concurrent parts with `tokio::join!` or `tokio::select!`. A result
 /// type that names a tokio socket (`tokio::net::TcpListener`, ...) is rejected: one
@@ -218,7 +250,8 @@ pub mod __private_for {
 ///
 /// `std::process::Command::spawn()` is allowed: a child process starts in the
 /// namespaces of the thread that spawns it. A deliberate spawn can be marked with
-/// [`allow_spawn!`]. `crate = "path"` names this crate for crates that re-export it.
+/// [`allow_spawn!`]. `crate = "path"` names this crate for crates that re-export it,
+/// and `runtime = EXPR` a runtime of your own (above).
 ///
 /// The expansion uses this crate's support module for the version of `ns-macros`
 /// that made it: if the two crates' versions differ, each function gets one error,
@@ -244,7 +277,8 @@ pub use ns_macros::in_netns;
 /// c)]` names the members (`net`, `uts`, `ipc`, `cgroup`, `mnt`; each an `Ns` or
 /// `NetNs`, or a reference to one, its kind checked when called) and makes the set
 /// on every call; build an `NsSet` once for a hot path. Everything else is as for
-/// [`in_netns`]: the same rewrite, the same checks, `async fn` included. `user`,
+/// [`in_netns`]: the same rewrite, the same checks, `runtime = EXPR`, `async fn`
+/// included. `user`,
 /// `pid` and `time` are compile errors that say why (no thread of a
 /// multi-threaded process can join them) and what to do instead.
 ///

@@ -4,27 +4,36 @@
 use std::sync::Arc;
 
 pub use crate::NsKind;
-use crate::{Error, NetNs, Ns, NsSet};
+use crate::{Error, NetNs, Ns, NsSet, Runtime};
 
-/// The handle a call uses: borrowed when `EXPR` was a reference, owned (a reference
-/// count) when it was an owned handle, which the body may still move.
+/// The handle (or runtime) a call uses: borrowed when `EXPR` was a reference,
+/// owned (a reference count) when it was an owned value, which the body may still
+/// move.
 ///
 /// A concrete type, not an associated one: if `EXPR` is not a handle, the one
 /// failed bound is the only error.
-pub enum Handle<'a> {
-    /// `EXPR` was a `&NetNs`.
-    Borrowed(&'a NetNs),
-    /// `EXPR` was a `NetNs` (or an `Arc` of one).
-    Owned(NetNs),
+pub enum Handle<'a, T = NetNs> {
+    /// `EXPR` was a `&T`.
+    Borrowed(&'a T),
+    /// `EXPR` was a `T` (or an `Arc` of one).
+    Owned(T),
 }
 
-impl AsRef<NetNs> for Handle<'_> {
+impl<T> Handle<'_, T> {
+    /// The handle, however it is held.
     #[inline]
-    fn as_ref(&self) -> &NetNs {
+    pub fn get(&self) -> &T {
         match self {
-            Handle::Borrowed(ns) => ns,
-            Handle::Owned(ns) => ns,
+            Handle::Borrowed(value) => value,
+            Handle::Owned(value) => value,
         }
+    }
+}
+
+impl<T> AsRef<T> for Handle<'_, T> {
+    #[inline]
+    fn as_ref(&self) -> &T {
+        self.get()
     }
 }
 
@@ -73,6 +82,59 @@ impl<'a> NamespaceExpr<'a> for &&'a mut NetNs {
 impl<'a> NamespaceExpr<'a> for &Arc<NetNs> {
     fn handle(self) -> Handle<'a> {
         Handle::Owned(NetNs::clone(self))
+    }
+}
+
+/// What `runtime = EXPR` accepts (called with `&(EXPR)`), in either attribute.
+#[diagnostic::on_unimplemented(
+    message = "`runtime = ..` needs an `ns_runtime::Runtime`, found `{Self}`",
+    label = "expected an expression of type `Runtime` or `&Runtime`",
+    note = "write e.g. `runtime = &self.runtime`, or `runtime = rt` with a parameter `rt: &Runtime`"
+)]
+pub trait RuntimeExpr<'a>: Sized {
+    /// Turns `&(EXPR)` into the runtime.
+    fn runtime(self) -> Handle<'a, Runtime>;
+
+    /// Turns `&(EXPR)` into an owned runtime (see [`NamespaceExpr::owned_handle`]),
+    /// borrowing nothing.
+    fn owned_runtime(self) -> Handle<'static, Runtime> {
+        Handle::Owned(self.runtime().get().clone())
+    }
+}
+
+impl<'a> RuntimeExpr<'a> for &Runtime {
+    fn runtime(self) -> Handle<'a, Runtime> {
+        Handle::Owned(self.clone())
+    }
+}
+
+impl<'a> RuntimeExpr<'a> for &&'a Runtime {
+    fn runtime(self) -> Handle<'a, Runtime> {
+        Handle::Borrowed(self)
+    }
+}
+
+impl<'a> RuntimeExpr<'a> for &&&'a Runtime {
+    fn runtime(self) -> Handle<'a, Runtime> {
+        Handle::Borrowed(self)
+    }
+}
+
+impl<'a> RuntimeExpr<'a> for &&'a mut Runtime {
+    fn runtime(self) -> Handle<'a, Runtime> {
+        Handle::Owned(Runtime::clone(self))
+    }
+}
+
+impl<'a> RuntimeExpr<'a> for &'a std::sync::LazyLock<Runtime> {
+    fn runtime(self) -> Handle<'a, Runtime> {
+        Handle::Borrowed(self)
+    }
+}
+
+impl<'a> RuntimeExpr<'a> for &Arc<Runtime> {
+    fn runtime(self) -> Handle<'a, Runtime> {
+        Handle::Owned(Runtime::clone(self))
     }
 }
 
@@ -202,8 +264,8 @@ pub fn set_of<const N: usize>(members: [Result<Ns, Error>; N]) -> Result<NsSet, 
 /// What the attributes run a body in: a network namespace handle, or a set (or
 /// the error of making one).
 pub trait CallTarget {
-    /// Runs `f` there.
-    fn call<F, R>(self, f: F) -> Result<R, Error>
+    /// Runs `f` there, on a thread of `runtime`.
+    fn call<F, R>(self, runtime: &Runtime, f: F) -> Result<R, Error>
     where
         F: FnOnce() -> R + Send,
         R: Send;
@@ -211,37 +273,37 @@ pub trait CallTarget {
 
 impl CallTarget for Handle<'_> {
     #[inline]
-    fn call<F, R>(self, f: F) -> Result<R, Error>
+    fn call<F, R>(self, runtime: &Runtime, f: F) -> Result<R, Error>
     where
         F: FnOnce() -> R + Send,
         R: Send,
     {
-        self.as_ref().run(f)
+        runtime.run(self.get(), f)
     }
 }
 
 impl CallTarget for NetNs {
     #[inline]
-    fn call<F, R>(self, f: F) -> Result<R, Error>
+    fn call<F, R>(self, runtime: &Runtime, f: F) -> Result<R, Error>
     where
         F: FnOnce() -> R + Send,
         R: Send,
     {
-        self.run(f)
+        runtime.run(&self, f)
     }
 }
 
 impl CallTarget for Result<NsSet, Error> {
-    fn call<F, R>(self, f: F) -> Result<R, Error>
+    fn call<F, R>(self, runtime: &Runtime, f: F) -> Result<R, Error>
     where
         F: FnOnce() -> R + Send,
         R: Send,
     {
-        self?.run(f)
+        runtime.run(&self?, f)
     }
 }
 
-/// The body of every `#[in_netns]` and `#[in_ns]` function.
+/// The body of every `#[in_netns]` and `#[in_ns]` function without `runtime =`.
 #[inline]
 pub fn run<H, F, R>(ns: H, body: F) -> R
 where
@@ -249,7 +311,18 @@ where
     F: FnOnce() -> R + Send,
     R: NamespaceResult + Send,
 {
-    match ns.call(body) {
+    run_on(Runtime::global(), ns, body)
+}
+
+/// The body of every `#[in_netns]` and `#[in_ns]` function with `runtime =`.
+#[inline]
+pub fn run_on<H, F, R>(runtime: &Runtime, ns: H, body: F) -> R
+where
+    H: CallTarget,
+    F: FnOnce() -> R + Send,
+    R: NamespaceResult + Send,
+{
+    match ns.call(runtime, body) {
         Ok(result) => result,
         Err(err) => R::from_runtime_error(err),
     }
@@ -280,24 +353,42 @@ impl AsyncCallTarget for Result<NsSet, Error> {
     }
 }
 
-/// The body of every `#[in_netns] async fn` and `#[in_ns] async fn`.
+/// The body of every `#[in_netns] async fn` and `#[in_ns] async fn` without
+/// `runtime =`.
 #[cfg(all(feature = "tokio", not(loom)))]
-pub async fn run_async<H, F, Fut, R>(ns: H, body: F) -> R
+pub fn run_async<H, F, Fut, R>(ns: H, body: F) -> impl std::future::Future<Output = R> + Send
 where
     H: AsyncCallTarget,
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = R> + 'static,
     R: NamespaceResult + Send + 'static,
 {
-    let call = ns
-        .target()
-        .map(|target| crate::Runtime::global().run_async(&target, body));
-    match call {
-        Ok(call) => match call.await {
-            Ok(result) => result,
+    run_async_on(Runtime::global(), ns, body)
+}
+
+/// The body of every `#[in_netns] async fn` and `#[in_ns] async fn` with
+/// `runtime =`. The runtime is used before the future is returned, not held in it.
+#[cfg(all(feature = "tokio", not(loom)))]
+pub fn run_async_on<H, F, Fut, R>(
+    runtime: &Runtime,
+    ns: H,
+    body: F,
+) -> impl std::future::Future<Output = R> + Send
+where
+    H: AsyncCallTarget,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = R> + 'static,
+    R: NamespaceResult + Send + 'static,
+{
+    let call = ns.target().map(|target| runtime.run_async(&target, body));
+    async move {
+        match call {
+            Ok(call) => match call.await {
+                Ok(result) => result,
+                Err(err) => R::from_runtime_error(err),
+            },
             Err(err) => R::from_runtime_error(err),
-        },
-        Err(err) => R::from_runtime_error(err),
+        }
     }
 }
 
@@ -321,6 +412,18 @@ pub trait AsyncCallTarget {}
 /// second error.
 #[cfg(not(all(feature = "tokio", not(loom))))]
 pub fn run_async<H, F, Fut, R>(_ns: H, _body: F) -> std::future::Pending<R>
+where
+    H: AsyncCallTarget,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = R>,
+{
+    unreachable!("`AsyncCallTarget` has no implementations without the `tokio` feature")
+}
+
+/// Stands for the async `run_async_on` when the `tokio` feature is off, as
+/// `run_async` does.
+#[cfg(not(all(feature = "tokio", not(loom))))]
+pub fn run_async_on<H, F, Fut, R>(_runtime: &Runtime, _ns: H, _body: F) -> std::future::Pending<R>
 where
     H: AsyncCallTarget,
     F: FnOnce() -> Fut,

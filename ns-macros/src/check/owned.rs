@@ -1,7 +1,7 @@
 //! `async fn` bodies run on the namespace thread and may outlive the caller's
 //! borrows (a cancelled caller does not wait for the body to reach its next await
-//! point), so their arguments must be owned. The namespace parameter itself may be
-//! borrowed: the rewrite clones the handle.
+//! point), so their arguments must be owned. The namespace and runtime parameters
+//! may be borrowed: the rewrite clones the handle and the runtime.
 
 use syn::visit::{self, Visit};
 use syn::{Expr, FnArg, Lifetime, ReceiverKind, Signature, Type, TypeReference};
@@ -37,7 +37,7 @@ pub(super) fn check(attr: Attr, sig: &Signature, namespaces: &[&Expr], errors: &
                         &arg.ty,
                         format!(
                             "`{}` {borrow}, but the body of an `#[{name}] async fn` runs on the namespace thread and may outlive it (a cancelled caller does not wait for the body)\n\
-                             help: take an owned value instead (`String` for `&str`, `Vec<T>` for `&[T]`, `T` for `&T`), an `Arc`, or a clone; only the namespace parameter may be a reference",
+                             help: take an owned value instead (`String` for `&str`, `Vec<T>` for `&[T]`, `T` for `&T`), an `Arc`, or a clone; only the namespace and runtime parameters may be references",
                             display(&arg.ty),
                         ),
                     ));

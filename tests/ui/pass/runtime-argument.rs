@@ -1,0 +1,82 @@
+#![deny(warnings)]
+//! Every form `runtime = ..` takes: a reference or an owned runtime, a field, an
+//! `Arc`, a static, the global runtime; in plain and async functions, with `in_ns`.
+
+use std::sync::{Arc, LazyLock};
+
+use ns_runtime::{in_netns, in_ns, NetNs, NsSet, Runtime};
+
+static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| Runtime::builder().build());
+
+#[in_netns(ns, runtime = rt)]
+fn borrowed(ns: &NetNs, rt: &Runtime) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[in_netns(ns, runtime = rt)]
+fn owned(ns: NetNs, rt: Runtime) -> std::io::Result<u64> {
+    let _moved = rt;
+    Ok(ns.inode())
+}
+
+#[in_netns(ns, runtime = rt)]
+fn shared(ns: &NetNs, rt: Arc<Runtime>) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[in_netns(ns, runtime = RUNTIME)]
+fn in_a_static(ns: &NetNs) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[in_netns(ns, runtime = Runtime::global())]
+fn global(ns: &NetNs) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[in_ns(set, runtime = rt, crate = "ns_runtime")]
+fn set_of(set: &NsSet, rt: &Runtime) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[in_netns(ns, runtime = rt)]
+async fn async_borrowed(ns: &NetNs, rt: &Runtime) -> std::io::Result<usize> {
+    Ok(rt.max_threads_per_ns())
+}
+
+struct Service {
+    netns: NetNs,
+    runtime: Runtime,
+}
+
+impl Service {
+    #[in_netns(&self.netns, runtime = &self.runtime)]
+    fn by_ref(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    #[in_netns(&self.netns, runtime = &self.runtime)]
+    fn by_mut(&mut self) -> std::io::Result<()> {
+        self.netns = self.netns.clone();
+        Ok(())
+    }
+
+    #[in_netns(self.netns.clone(), runtime = self.runtime.clone())]
+    async fn by_value(self) -> std::io::Result<()> {
+        drop(self);
+        Ok(())
+    }
+}
+
+pub fn main() {
+    let _ = (
+        borrowed,
+        owned,
+        shared,
+        in_a_static,
+        global,
+        set_of,
+        async_borrowed,
+    );
+    let _ = (Service::by_ref, Service::by_mut, Service::by_value);
+}
