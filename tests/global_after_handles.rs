@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use ns_runtime::{NetNs, Ns, NsKind, Runtime};
+use ns_runtime::{Namespaces, NetNs, Ns, NsKind, Runtime};
 
 fn the_global_runtime_can_be_configured_after_handles_exist() {
     require_root!();
@@ -21,6 +21,11 @@ fn the_global_runtime_can_be_configured_after_handles_exist() {
     assert_eq!(set.len(), 2);
 
     conveniences_through_a_runtime_of_ones_own(&ns);
+    // A convenience refused before any call does not make it either.
+    assert!(matches!(
+        ns.hostname(),
+        Err(ns_runtime::Error::MissingKind { .. })
+    ));
 
     Runtime::builder()
         .keep_alive(Duration::from_millis(1234))

@@ -294,7 +294,12 @@ fn with_private_fs_a_bodys_directory_and_umask_stay_on_its_thread() {
         "the program's umask changed"
     );
 
-    // The thread moves to `b` and keeps what the body set (as documented).
+    // Released, the thread goes home rather than exit, serves `b` and keeps what
+    // the body set (as documented).
+    let inode = a.inode();
+    let dropped = Instant::now();
+    drop(a);
+    time_until_empty(inode, dropped);
     let (served_b, read, umask) = rt
         .run(&b, || {
             let read = std::fs::read_to_string("marker");
@@ -303,11 +308,24 @@ fn with_private_fs_a_bodys_directory_and_umask_stay_on_its_thread() {
         .unwrap();
     assert_eq!(
         served_b, served_a,
-        "the one idle thread should have moved to `b`"
+        "the thread should have gone home, then to `b`"
     );
     assert_eq!(read.unwrap(), "here");
     assert_eq!(umask, 0o077);
     assert_eq!(rt.run(&b, thread_net_inode).unwrap(), b.inode());
+
+    // The async thread has its own too.
+    let moved = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(rt.run_async(&b, || async { std::env::set_current_dir("/") }))
+        .unwrap();
+    moved.unwrap();
+    assert_eq!(
+        std::env::current_dir().unwrap(),
+        program_dir,
+        "an async body moved the program's cwd"
+    );
     assert!(ns_runtime::audit().unwrap().is_clean());
 }
 

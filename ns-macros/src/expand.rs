@@ -129,9 +129,9 @@ fn runtime(args: &Args, sig: &Signature) -> (RuntimeArgument, TokenStream) {
         return (global, TokenStream::new());
     };
     let runtime = Ident::new("__ns_runtime", Span::mixed_site().located_at(expr.span()));
-    // Only used before the body starts, so it may stay borrowed even for an async
-    // body; but a receiver that the body moves or borrows mutably conflicts.
-    let take = if borrows_receiver_only(sig) {
+    // Borrowed as the handle is: not when the body moves or borrows the receiver
+    // mutably, nor for an async body, which moves every argument it uses.
+    let take = if borrows_receiver_only(sig) && sig.asyncness.is_none() {
         quote!(runtime)
     } else {
         quote!(owned_runtime)
@@ -493,13 +493,27 @@ mod tests {
         let out = expand_str(
             quote!(&self.ns, runtime = &self.rt),
             quote!(
-                async fn f(&mut self) -> R {
+                fn f(&mut self) -> R {
                     x
                 }
             ),
         );
         assert!(
             out.contains("RuntimeExpr :: owned_runtime (& (& self . rt))"),
+            "{out}"
+        );
+
+        // An async body moves the arguments it uses, the runtime's owner too.
+        let out = expand_str(
+            quote!(ns, runtime = &cfg.rt),
+            quote!(
+                async fn f(ns: NetNs, cfg: Cfg) -> R {
+                    x
+                }
+            ),
+        );
+        assert!(
+            out.contains("RuntimeExpr :: owned_runtime (& (& cfg . rt))"),
             "{out}"
         );
         assert!(

@@ -100,6 +100,7 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
     /// # Errors
     /// [`Error::MissingKind`] without a uts namespace; otherwise those of entering.
     fn hostname(&self) -> Result<String> {
+        self.require(NsKind::Uts)?; // before the global runtime is made
         Runtime::global().on(self).hostname()
     }
 
@@ -121,6 +122,7 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
     /// [`Error::MissingKind`] without a uts namespace; [`Error::PermissionDenied`]
     /// without `CAP_SYS_ADMIN` in it.
     fn set_hostname(&self, name: &str) -> Result<()> {
+        self.require(NsKind::Uts)?; // before the global runtime is made
         Runtime::global().on(self).set_hostname(name)
     }
 
@@ -141,6 +143,7 @@ pub trait Namespaces: sealed::Sealed + fmt::Display {
     /// [`Error::MissingKind`] without a mount namespace; otherwise those of reading
     /// or entering.
     fn mounts(&self) -> Result<Vec<Mount>> {
+        self.require(NsKind::Mnt)?; // before the global runtime is made
         Runtime::global().on(self).mounts()
     }
 

@@ -123,7 +123,8 @@ pub mod __private_for {
 /// `#[in_netns(EXPR)]` takes an expression that gives a `&NetNs` or `NetNs`, and
 /// evaluates it on the caller's thread. The signature stays as written; the body
 /// moves into a closure that [`NetNs::run`] runs on a namespace thread while the
-/// caller blocks. Its result, or its panic, comes back to the caller.
+/// caller blocks ([`Runtime::run`] with `runtime = EXPR`). Its result, or its
+/// panic, comes back to the caller.
 ///
 /// ```no_run
 /// use ns_runtime::{in_netns, NetNs};
@@ -196,7 +197,7 @@ pub mod __private_for {
 ///
 /// # `async fn`
 /// On an `async fn` (with the default `tokio` feature), the body runs through
-/// [`NetNs::run_async`]: it is polled on the namespace's async thread, next to the
+/// [`NetNs::run_async`] ([`Runtime::run_async`] with `runtime = EXPR`): it is polled on the namespace's async thread, next to the
 /// other async bodies of that namespace, so it may hold non-`Send` values across
 /// awaits and use `tokio::net`, timers and netlink crates. The function's future
 /// is `Send`, runs on any executor, and dropping it cancels the body at its next

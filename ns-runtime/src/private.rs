@@ -132,6 +132,18 @@ impl<'a> RuntimeExpr<'a> for &'a std::sync::LazyLock<Runtime> {
     }
 }
 
+impl<'a> RuntimeExpr<'a> for &&'a std::sync::LazyLock<Runtime> {
+    fn runtime(self) -> Handle<'a, Runtime> {
+        Handle::Borrowed(self)
+    }
+}
+
+impl<'a> RuntimeExpr<'a> for &&'a Arc<Runtime> {
+    fn runtime(self) -> Handle<'a, Runtime> {
+        Handle::Borrowed(self)
+    }
+}
+
 impl<'a> RuntimeExpr<'a> for &Arc<Runtime> {
     fn runtime(self) -> Handle<'a, Runtime> {
         Handle::Owned(Runtime::clone(self))

@@ -187,12 +187,22 @@ fn main(
     let registration = registry::register(target.homes());
     registration.moving(target.homes());
     let mut place = Place::of_current_thread();
-    let sealed = if pool.runtime.config.sealed {
-        super::seal::seal_current_thread()
-            .map_err(|source| Error::syscall("seccomp", pool.name(), source))
+    let config = &pool.runtime.config;
+    let private = if config.private_fs {
+        place
+            .unshare_fs()
+            .map_err(|source| Error::syscall("unshare(CLONE_FS)", pool.name(), source))
     } else {
         Ok(())
     };
+    let sealed = private.and_then(|()| {
+        if config.sealed {
+            super::seal::seal_current_thread()
+                .map_err(|source| Error::syscall("seccomp", pool.name(), source))
+        } else {
+            Ok(())
+        }
+    });
     let entered = sealed.and_then(|()| place.enter(&target).map_err(|failed| failed.error));
     drop(target); // the handles keep it, not its threads
     let inside = entered.and_then(|()| {

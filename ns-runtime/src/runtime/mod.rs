@@ -201,8 +201,8 @@ impl Runtime {
         Builder::default()
     }
 
-    /// The process-wide runtime that [`NetNs::run`](crate::NetNs::run) and the
-    /// attributes use. It is created with default settings by the first call
+    /// The process-wide runtime that [`NetNs::run`](crate::NetNs::run), the other
+    /// methods of handles and the attributes use (unless given `runtime = EXPR`). It is created with default settings by the first call
     /// through it (not by opening handles) unless [`Builder::build_global`]
     /// configured it before.
     ///
@@ -308,7 +308,7 @@ impl fmt::Debug for Runtime {
 /// Settings for a [`Runtime`]: [`Runtime::builder`], the settings, then
 /// [`build`](Builder::build) (a runtime of its own) or
 /// [`build_global`](Builder::build_global) (the one [`NetNs::run`](crate::NetNs::run)
-/// and the attributes use).
+/// and the attributes without `runtime = EXPR` use).
 ///
 /// ```
 /// use std::time::Duration;
@@ -540,13 +540,15 @@ impl Builder {
 
     /// Gives every runtime thread a cwd, root and umask of its own at birth
     /// (`unshare(CLONE_FS)`; default `false`), copied from the process's: a body's
-    /// `chdir`, `chroot` or `umask` then stays on its thread and never reaches the
-    /// program's threads.
+    /// `chdir` or `umask` then stays on its thread and never reaches the program's
+    /// threads. Async threads too.
     ///
     /// What it costs: a relative path in a body resolves against the directory the
     /// process had when the thread was born, not against the one it has now; and
     /// what a body changed stays with its thread for the thread's next bodies, of
-    /// any namespace (use absolute paths, and undo what a body changes).
+    /// any namespace (use absolute paths, and undo what a body changes). A body
+    /// still must not `chroot`: its thread would keep the new root, where the
+    /// runtime's checks cannot read `/proc`.
     ///
     /// By default threads share the process's fs struct, so that relative paths in
     /// bodies mean what they mean in the rest of the program, and a body's `chdir`

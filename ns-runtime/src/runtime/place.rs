@@ -93,7 +93,6 @@ pub(crate) fn go_home_for_good() -> Result<()> {
     let mut place = Place {
         ids: [None; JOINABLE.len()],
         private_fs: false,
-        left_home_mounts: false,
         serving: None,
     };
     place.read_where_it_is();
@@ -115,9 +114,6 @@ pub(crate) struct Place {
     /// Has its own fs struct (`unshare(CLONE_FS)`), as entering a mount namespace
     /// needs: its cwd and root no longer follow the process's.
     private_fs: bool,
-    /// Has been in a mount namespace other than the process's: entering it reset
-    /// the thread's cwd and root, so it cannot go home as it was.
-    left_home_mounts: bool,
     /// The target served, if any.
     serving: Option<usize>,
 }
@@ -136,7 +132,6 @@ impl Place {
         let mut place = Place {
             ids: [None; JOINABLE.len()],
             private_fs: false,
-            left_home_mounts: false,
             serving: None,
         };
         place.read_where_it_is();
@@ -153,12 +148,6 @@ impl Place {
 
     pub(crate) fn has_private_fs(&self) -> bool {
         self.private_fs
-    }
-
-    /// Whether the thread has been in a mount namespace other than the process's
-    /// (then it exits rather than serve elsewhere).
-    pub(crate) fn has_left_home_mounts(&self) -> bool {
-        self.left_home_mounts
     }
 
     /// Gives the thread an fs struct of its own (`unshare(CLONE_FS)`).
@@ -229,7 +218,6 @@ impl Place {
                 // the kernel refuses, or (through a pidfd) moves every thread's root.
                 self.unshare_fs()
                     .map_err(|e| Error::syscall("unshare(CLONE_FS)", ns, e))?;
-                self.left_home_mounts = true;
             }
             // Until it succeeds, the thread is where it was in this kind.
             sys::enter(ns.file.fd.as_fd(), kind).map_err(|e| Error::syscall("setns", ns, e))?;
@@ -253,12 +241,7 @@ impl Place {
                 flags |= kind.clone_flag();
             }
         }
-        if flags.is_empty() {
-            return;
-        }
-        // Set before trying: a failed setns may have moved some kinds already.
-        self.left_home_mounts |= flags.contains(CloneFlags::CLONE_NEWNS);
-        if sys::setns(process.pidfd.as_fd(), flags.bits()).is_err() {
+        if flags.is_empty() || sys::setns(process.pidfd.as_fd(), flags.bits()).is_err() {
             return;
         }
         // The process may have moved since the set was taken: read where we are.

@@ -70,7 +70,7 @@ fn main(first: Arc<Pool>) {
         };
         match enter(&mut worker, &pool) {
             Ok(true) => event!(tid, ns = %pool.name(), "runtime thread entered"),
-            Ok(false) if dedicated || worker.place.has_left_home_mounts() => return,
+            Ok(false) if dedicated => return,
             Ok(false) => continue,
             Err(()) => {
                 event!(tid, ns = %pool.name(), "runtime thread stranded, exits");
@@ -93,10 +93,11 @@ fn main(first: Arc<Pool>) {
                 return;
             }
             Next::Leave => {
-                // Entering a mount namespace reset the thread's cwd and root: it
-                // exits rather than serve elsewhere (going "home" could even step
-                // out of a chroot).
-                if dedicated || worker.place.has_left_home_mounts() || runtime.is_closed() {
+                // Threads of a target with a mount namespace are dedicated (see
+                // `Pool::new`): entering one reset the thread's cwd and root, so
+                // it exits rather than serve elsewhere (going "home" could even
+                // step out of a chroot).
+                if dedicated || runtime.is_closed() {
                     return;
                 }
                 if go_home(&mut worker).is_err() {

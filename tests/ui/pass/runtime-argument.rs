@@ -29,6 +29,16 @@ fn in_a_static(ns: &NetNs) -> std::io::Result<()> {
     Ok(())
 }
 
+#[in_netns(ns, runtime = &RUNTIME)]
+fn in_a_static_borrowed(ns: &NetNs) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[in_netns(ns, runtime = &rt)]
+fn shared_borrowed(ns: &NetNs, rt: Arc<Runtime>) -> std::io::Result<()> {
+    Ok(())
+}
+
 #[in_netns(ns, runtime = Runtime::global())]
 fn global(ns: &NetNs) -> std::io::Result<()> {
     Ok(())
@@ -79,4 +89,5 @@ pub fn main() {
         async_borrowed,
     );
     let _ = (Service::by_ref, Service::by_mut, Service::by_value);
+    let _ = (in_a_static_borrowed, shared_borrowed);
 }
