@@ -197,9 +197,10 @@ pub mod __private_for {
 ///
 /// # `async fn`
 /// On an `async fn` (with the default `tokio` feature), the body runs through
-/// [`NetNs::run_async`] ([`Runtime::run_async`] with `runtime = EXPR`): it is polled on the namespace's async thread, next to the
-/// other async bodies of that namespace, so it may hold non-`Send` values across
-/// awaits and use `tokio::net`, timers and netlink crates. The function's future
+/// [`NetNs::run_async`] ([`Runtime::run_async`] with `runtime = EXPR`): it is
+/// polled on the namespace's async thread, next to the other async bodies of that
+/// namespace, so it may hold non-`Send` values across awaits and use `tokio::net`,
+/// timers and netlink crates. The function's future
 /// is `Send`, runs on any executor, and dropping it cancels the body at its next
 /// await point. Without the `tokio` feature, an `async fn` is a compile error that
 /// names the feature (the example below then checks that it fails).
@@ -225,12 +226,13 @@ pub mod __private_for {
 /// borrows, since a cancelled caller does not wait for it. A borrowed argument or a
 /// `&self`/`&mut self` receiver is a compile error that says what to take instead
 /// (`String` for `&str`, an `Arc`, `self: Arc<Self>`); only the namespace and
-/// runtime parameters may be references (the body gets clones). A generic argument needs `T: 'static`.
-/// Inside, `tokio::spawn` and `spawn_local` are rejected too: a task would outlive
-/// the call; run concurrent parts with `tokio::join!` or `tokio::select!`. A result
-/// type that names a tokio socket (`tokio::net::TcpListener`, ...) is rejected: one
-/// made in the body is registered with the namespace thread's runtime; return the
-/// std type and convert it on the caller's side (see [`NetNs::tcp_listener`]).
+/// runtime parameters may be references (the body gets clones). A generic argument
+/// needs `T: 'static`. Inside, `tokio::spawn` and `spawn_local` are rejected too:
+/// a task would outlive the call; run concurrent parts with `tokio::join!` or
+/// `tokio::select!`. A result type that names a tokio socket
+/// (`tokio::net::TcpListener`, ...) is rejected: one made in the body is
+/// registered with the namespace thread's runtime; return the std type and convert
+/// it on the caller's side (see [`NetNs::tcp_listener`]).
 ///
 /// # What it rejects at compile time
 /// Each at its token, all at once, with a message that says why and what to do
@@ -279,9 +281,8 @@ pub use ns_macros::in_netns;
 /// `NetNs`, or a reference to one, its kind checked when called) and makes the set
 /// on every call; build an `NsSet` once for a hot path. Everything else is as for
 /// [`in_netns`]: the same rewrite, the same checks, `runtime = EXPR`, `async fn`
-/// included. `user`,
-/// `pid` and `time` are compile errors that say why (no thread of a
-/// multi-threaded process can join them) and what to do instead.
+/// included. `user`, `pid` and `time` are compile errors that say why (no thread
+/// of a multi-threaded process can join them) and what to do instead.
 ///
 /// ```no_run
 /// use ns_runtime::{in_ns, Namespaces, NetNs, Ns, NsKind, NsSet};

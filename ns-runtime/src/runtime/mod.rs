@@ -202,9 +202,9 @@ impl Runtime {
     }
 
     /// The process-wide runtime that [`NetNs::run`](crate::NetNs::run), the other
-    /// methods of handles and the attributes use (unless given `runtime = EXPR`). It is created with default settings by the first call
-    /// through it (not by opening handles) unless [`Builder::build_global`]
-    /// configured it before.
+    /// methods of handles and the attributes use (unless given `runtime = EXPR`).
+    /// It is created with default settings by the first call through it (not by
+    /// opening handles) unless [`Builder::build_global`] configured it before.
     ///
     /// ```
     /// let rt = ns_runtime::Runtime::global();
