@@ -226,10 +226,30 @@ fn collect(list: Punctuated<Arg, Token![,]>, attr: Attr, errors: &mut Errors) ->
 /// Whether `pat` is the parameter that the attribute names as `namespace`
 /// (`#[in_netns(ns)]` and `ns: &NetNs`).
 pub(crate) fn is_namespace_param(pat: &Pat, namespace: &Expr) -> bool {
-    let (Pat::Ident(pat), Expr::Path(expr)) = (pat, namespace) else {
+    let (Pat::Ident(pat), Expr::Path(expr)) = (pat, without_parentheses(namespace)) else {
         return false;
     };
     expr.qself.is_none() && expr.path.is_ident(&pat.ident)
+}
+
+/// Whether `reference` is `&'static T`, which any body may keep.
+pub(crate) fn is_static(reference: &syn::TypeReference) -> bool {
+    reference
+        .lifetime
+        .as_ref()
+        .is_some_and(|lifetime| lifetime.ident == "static")
+}
+
+/// `expr` without the parentheses and invisible groups around it (`(rt)`, or a
+/// `$rt:expr` of a `macro_rules!`).
+pub(crate) fn without_parentheses(mut expr: &Expr) -> &Expr {
+    loop {
+        match expr {
+            Expr::Paren(inner) => expr = &inner.expr,
+            Expr::Group(inner) => expr = &inner.expr,
+            _ => return expr,
+        }
+    }
 }
 
 #[cfg(test)]

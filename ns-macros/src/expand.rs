@@ -44,7 +44,7 @@ use syn::{
     AttrStyle, Block, Expr, FnArg, ItemFn, Pat, PatIdent, ReceiverKind, ReturnType, Signature, Type,
 };
 
-use crate::args::{is_namespace_param, Args, Attr, Target};
+use crate::args::{is_namespace_param, is_static, without_parentheses, Args, Attr, Target};
 
 /// The name of the support module inside the rewritten function.
 const PRIVATE_ALIAS: &str = "__ns_runtime_private";
@@ -90,8 +90,10 @@ pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
     };
     let private_at_ret = private_at(ret_span);
     let (runtime, evaluate_runtime) = runtime(args, sig);
+    let mut rewritten = None;
     let run = if sig.asyncness.is_some() {
         let (clone, body) = async_body(sig, block, &args.evaluated());
+        rewritten = allow_unused_mut_where_rebound(func, &args.evaluated());
         let run_async = format_ident!("run_async{}", runtime.suffix, span = ret_span);
         let on = runtime.argument;
         quote_spanned! {ret_span=>
@@ -106,7 +108,31 @@ pub(crate) fn expand(args: &Args, func: &ItemFn) -> TokenStream {
         }
     };
 
+    let func = rewritten.as_ref().unwrap_or(func);
     with_send_checks(args, func, quote!(#evaluate #evaluate_runtime #run))
+}
+
+/// For an `async fn` whose body rebinds a `mut` parameter: the function with
+/// `#[allow(unused_mut)]` on it, since the body mutates its own binding and the
+/// parameter itself is only cloned. `None` when no parameter needs it.
+fn allow_unused_mut_where_rebound(func: &ItemFn, namespaces: &[&Expr]) -> Option<ItemFn> {
+    let rebound: Vec<Ident> = borrowed_namespace_params(&func.sig, namespaces)
+        .into_iter()
+        .filter(|param| param.mutability.is_some())
+        .map(|param| param.ident.clone())
+        .collect();
+    if rebound.is_empty() {
+        return None;
+    }
+    let mut func = func.clone();
+    for input in &mut func.sig.inputs {
+        if let FnArg::Typed(arg) = input {
+            if matches!(&*arg.pat, Pat::Ident(pat) if rebound.contains(&pat.ident)) {
+                arg.attrs.push(syn::parse_quote!(#[allow(unused_mut)]));
+            }
+        }
+    }
+    Some(func)
 }
 
 /// How the call names its runtime: `run(..)` for the global one, `run_on(RT, ..)`
@@ -129,16 +155,17 @@ fn runtime(args: &Args, sig: &Signature) -> (RuntimeArgument, TokenStream) {
         return (global, TokenStream::new());
     };
     let runtime = Ident::new("__ns_runtime", Span::mixed_site().located_at(expr.span()));
-    // Borrowed as the handle is: not when the body moves or borrows the receiver
-    // mutably, nor for an async body, which moves every argument it uses.
-    let take = if borrows_receiver_only(sig) && sig.asyncness.is_none() {
+    let take = if may_stay_borrowed(expr, sig) {
         quote!(runtime)
     } else {
         quote!(owned_runtime)
     };
     let private = private_at(expr.span());
+    let borrowed = expr_binding("__ns_runtime_expr", expr);
+    // Bound first, as the handle is, so that a temporary in `EXPR` lives on.
     let evaluate = quote_spanned! {expr.span()=>
-        let #runtime = #private::RuntimeExpr::#take(&(#expr));
+        let #borrowed = &(#expr);
+        let #runtime = #private::RuntimeExpr::#take(#borrowed);
     };
     let on = RuntimeArgument {
         suffix: "_on",
@@ -152,15 +179,17 @@ fn runtime(args: &Args, sig: &Signature) -> (RuntimeArgument, TokenStream) {
 fn evaluate(args: &Args, sig: &Signature, handle: &Ident) -> TokenStream {
     match (&args.attr, &args.target) {
         (Attr::InNetns, Target::Expr(namespace)) => {
-            // An async body may outlive every borrow, so it always owns its handle.
-            let take = if borrows_receiver_only(sig) && sig.asyncness.is_none() {
+            let take = if may_stay_borrowed(namespace, sig) {
                 quote!(handle)
             } else {
                 quote!(owned_handle)
             };
             let private = private_at(namespace.span());
+            let borrowed = expr_binding("__ns_expr", namespace);
+            // Bound first, so that a temporary in `EXPR` (`&ns.clone()`) lives on.
             quote_spanned! {namespace.span()=>
-                let #handle = #private::NamespaceExpr::#take(&(#namespace));
+                let #borrowed = &(#namespace);
+                let #handle = #private::NamespaceExpr::#take(#borrowed);
             }
         }
         (_, Target::Expr(set)) => {
@@ -199,8 +228,12 @@ fn async_body(sig: &Signature, block: &Block, namespaces: &[&Expr]) -> (TokenStr
         .enumerate()
     {
         let owned = format_ident!("__ns_param_{}", i, span = Span::mixed_site());
-        clone.extend(quote!(let #owned = ::core::clone::Clone::clone(#param);));
-        rebind.extend(quote!(#[allow(unused_variables)] let #param = &#owned;));
+        let (name, mutability) = (&param.ident, &param.mutability);
+        clone.extend(quote!(let #owned = ::core::clone::Clone::clone(#name);));
+        rebind.extend(quote! {
+            #[allow(unused_variables, unused_mut)]
+            let #mutability #name = &#owned;
+        });
     }
     let output = match &sig.output {
         ReturnType::Type(_, ty) => {
@@ -222,17 +255,18 @@ fn async_body(sig: &Signature, block: &Block, namespaces: &[&Expr]) -> (TokenStr
     (clone, body)
 }
 
-/// The parameters the attribute names as a namespace expression that are
-/// references.
-fn borrowed_namespace_params<'a>(sig: &'a Signature, namespaces: &[&Expr]) -> Vec<&'a Ident> {
+/// The parameters the attribute names (as a namespace or the runtime) that are
+/// references, but not `'static` ones, which the body may keep as they are.
+fn borrowed_namespace_params<'a>(sig: &'a Signature, namespaces: &[&Expr]) -> Vec<&'a PatIdent> {
     sig.inputs
         .iter()
         .filter_map(|input| match input {
             FnArg::Typed(arg) => match (&*arg.pat, &*arg.ty) {
-                (Pat::Ident(pat), Type::Reference(_))
-                    if namespaces.iter().any(|ns| is_namespace_param(&arg.pat, ns)) =>
+                (Pat::Ident(pat), Type::Reference(reference))
+                    if namespaces.iter().any(|ns| is_namespace_param(&arg.pat, ns))
+                        && !is_static(reference) =>
                 {
-                    Some(&pat.ident)
+                    Some(pat)
                 }
                 _ => None,
             },
@@ -272,6 +306,56 @@ fn with_send_checks(args: &Args, func: &ItemFn, body: TokenStream) -> TokenStrea
             #body
         }
     }
+}
+
+/// The name `&(EXPR)` is bound to, with the user's span (as the support module's
+/// alias has): a failed bound on it is then reported as the user's code, once,
+/// rather than with "this error originates in the attribute macro".
+fn expr_binding(name: &str, expr: &Expr) -> Ident {
+    Ident::new(name, expr.span())
+}
+
+/// Whether what `expr` gives may stay borrowed until the body has run, rather
+/// than be cloned first. Not in an `async fn`, whose body may outlive every
+/// borrow; not when it is borrowed from a receiver the body moves or borrows
+/// mutably, or from a parameter the body owns (the body's `move` closure takes
+/// it). A reference parameter, a static or a call's result may stay borrowed.
+fn may_stay_borrowed(expr: &Expr, sig: &Signature) -> bool {
+    if sig.asyncness.is_some() {
+        return false;
+    }
+    match root(expr) {
+        Some(root) if root == "self" => borrows_receiver_only(sig),
+        Some(root) => !owns_param(sig, root),
+        None => true,
+    }
+}
+
+/// The variable `expr` is borrowed or read from: `ctx` in `&ctx.rt`,
+/// `self.runtime()` or `(rt)`; none for a path of more than one segment or a
+/// call.
+fn root(expr: &Expr) -> Option<&Ident> {
+    match without_parentheses(expr) {
+        Expr::Reference(inner) => root(&inner.expr),
+        Expr::Field(inner) => root(&inner.base),
+        Expr::MethodCall(inner) => root(&inner.receiver),
+        Expr::Index(inner) => root(&inner.expr),
+        Expr::Unary(inner) => root(&inner.expr),
+        Expr::Path(path) if path.qself.is_none() => path.path.get_ident(),
+        _ => None,
+    }
+}
+
+/// Whether `name` is bound by a parameter that is not a reference (the body's
+/// `move` closure owns it).
+fn owns_param(sig: &Signature, name: &Ident) -> bool {
+    sig.inputs.iter().any(|input| match input {
+        FnArg::Typed(arg) => {
+            let reference = matches!((&*arg.pat, &*arg.ty), (Pat::Ident(_), Type::Reference(_)));
+            !reference && bindings(&arg.pat).iter().any(|bound| bound == name)
+        }
+        FnArg::Receiver(_) => false,
+    })
 }
 
 /// Whether the function has no receiver or `&self`: then a handle borrowed from
@@ -397,7 +481,10 @@ mod tests {
             out.contains("__ns_runtime_private :: assert_send (& port) ;"),
             "{out}"
         );
-        assert!(out.contains("NamespaceExpr :: handle (& (ns))"), "{out}");
+        assert!(
+            out.contains("let __ns_expr = & (ns) ; let __ns_handle = __ns_runtime_private :: NamespaceExpr :: handle (__ns_expr) ;"),
+            "{out}"
+        );
         assert!(
             out.contains("move || -> io :: Result < u16 > { Ok (port) }"),
             "{out}"
@@ -483,7 +570,10 @@ mod tests {
                 }
             ),
         );
-        assert!(out.contains("RuntimeExpr :: runtime (& (rt))"), "{out}");
+        assert!(
+            out.contains("let __ns_runtime_expr = & (rt) ; let __ns_runtime = __ns_runtime_private :: RuntimeExpr :: runtime (__ns_runtime_expr) ;"),
+            "{out}"
+        );
         assert!(
             out.contains(":: run_on (__ns_runtime . get () , __ns_handle , move ||"),
             "{out}"
@@ -499,7 +589,7 @@ mod tests {
             ),
         );
         assert!(
-            out.contains("RuntimeExpr :: owned_runtime (& (& self . rt))"),
+            out.contains("= & (& self . rt) ; let __ns_runtime = __ns_runtime_private :: RuntimeExpr :: owned_runtime ("),
             "{out}"
         );
 
@@ -513,7 +603,7 @@ mod tests {
             ),
         );
         assert!(
-            out.contains("RuntimeExpr :: owned_runtime (& (& cfg . rt))"),
+            out.contains("= & (& cfg . rt) ; let __ns_runtime = __ns_runtime_private :: RuntimeExpr :: owned_runtime ("),
             "{out}"
         );
         assert!(
@@ -544,6 +634,91 @@ mod tests {
         );
         assert!(out.contains(":: run (__ns_handle , move ||"), "{out}");
         assert!(!out.contains("RuntimeExpr"), "{out}");
+    }
+
+    #[test]
+    fn what_the_body_owns_is_cloned_before_the_call_what_it_borrows_is_not() {
+        let cases = [
+            // (attribute arguments, function, borrowed)
+            (
+                "ns, runtime = rt",
+                "fn f(ns: &NetNs, rt: &Runtime) -> R { x }",
+                true,
+            ),
+            (
+                "ns, runtime = (rt)",
+                "fn f(ns: &NetNs, rt: &Runtime) -> R { x }",
+                true,
+            ),
+            ("ns, runtime = RT", "fn f(ns: &NetNs) -> R { x }", true),
+            (
+                "ns, runtime = Runtime::global()",
+                "fn f(ns: &NetNs) -> R { x }",
+                true,
+            ),
+            (
+                "ns, runtime = self.rt()",
+                "fn f(&self, ns: &NetNs) -> R { x }",
+                true,
+            ),
+            (
+                "ns, runtime = &rt",
+                "fn f(ns: &NetNs, rt: Runtime) -> R { x }",
+                false,
+            ),
+            (
+                "ns, runtime = &ctx.rt",
+                "fn f(ns: &NetNs, ctx: Ctx) -> R { x }",
+                false,
+            ),
+            (
+                "ns, runtime = &a.rt",
+                "fn f(ns: &NetNs, (a, b): (A, B)) -> R { x }",
+                false,
+            ),
+            (
+                "ns, runtime = self.rt()",
+                "fn f(self, ns: &NetNs) -> R { x }",
+                false,
+            ),
+        ];
+        for (args, item, borrowed) in cases {
+            let out = expand_str(args.parse().unwrap(), item.parse().unwrap());
+            let expected = if borrowed {
+                "RuntimeExpr :: runtime ("
+            } else {
+                "RuntimeExpr :: owned_runtime ("
+            };
+            assert!(out.contains(expected), "{args} on {item}: {out}");
+        }
+        let out = expand_str(
+            quote!(&ns),
+            quote!(
+                fn f(ns: NetNs) -> R {
+                    x
+                }
+            ),
+        );
+        assert!(out.contains("NamespaceExpr :: owned_handle ("), "{out}");
+    }
+
+    #[test]
+    fn async_rebinding_keeps_mut_and_leaves_static_references_alone() {
+        let out = expand_str(
+            quote!(ns, runtime = rt),
+            quote!(
+                async fn f(mut ns: &NetNs, rt: &'static Runtime) -> R {
+                    x
+                }
+            ),
+        );
+        assert!(out.contains("let mut ns = & __ns_param_0 ;"), "{out}");
+        assert!(
+            out.contains("fn f (# [allow (unused_mut)] mut ns : & NetNs ,"),
+            "{out}"
+        );
+        assert!(!out.contains("__ns_param_1"), "{out}");
+        assert!(!out.contains("let rt ="), "{out}");
     }
 
     #[test]

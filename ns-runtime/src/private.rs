@@ -30,6 +30,17 @@ impl<T> Handle<'_, T> {
     }
 }
 
+impl<T: Clone> Handle<'_, T> {
+    /// The handle, owned: moved out if it is, cloned if borrowed.
+    #[inline]
+    pub fn into_owned(self) -> T {
+        match self {
+            Handle::Borrowed(value) => value.clone(),
+            Handle::Owned(value) => value,
+        }
+    }
+}
+
 impl<T> AsRef<T> for Handle<'_, T> {
     #[inline]
     fn as_ref(&self) -> &T {
@@ -51,7 +62,7 @@ pub trait NamespaceExpr<'a>: Sized {
     /// moves or borrows mutably (`self`, `&mut self`, `self: Arc<Self>`), which a
     /// handle borrowed from `self` would conflict with.
     fn owned_handle(self) -> NetNs {
-        self.handle().as_ref().clone()
+        self.handle().into_owned()
     }
 }
 
@@ -98,7 +109,7 @@ pub trait RuntimeExpr<'a>: Sized {
     /// Turns `&(EXPR)` into an owned runtime (see [`NamespaceExpr::owned_handle`]),
     /// borrowing nothing.
     fn owned_runtime(self) -> Handle<'static, Runtime> {
-        Handle::Owned(self.runtime().get().clone())
+        Handle::Owned(self.runtime().into_owned())
     }
 }
 

@@ -6,7 +6,7 @@
 use syn::visit::{self, Visit};
 use syn::{Expr, FnArg, Lifetime, ReceiverKind, Signature, Type, TypeReference};
 
-use crate::args::{is_namespace_param, Attr};
+use crate::args::{is_namespace_param, is_static, Attr};
 use crate::errors::Errors;
 
 pub(super) fn check(attr: Attr, sig: &Signature, namespaces: &[&Expr], errors: &mut Errors) {
@@ -52,11 +52,7 @@ fn first_borrow(ty: &Type) -> Option<&'static str> {
     struct Borrows(Option<&'static str>);
     impl<'ast> Visit<'ast> for Borrows {
         fn visit_type_reference(&mut self, reference: &'ast TypeReference) {
-            let is_static = reference
-                .lifetime
-                .as_ref()
-                .is_some_and(|lifetime| lifetime.ident == "static");
-            if !is_static && self.0.is_none() {
+            if !is_static(reference) && self.0.is_none() {
                 self.0 = Some("is a reference");
             }
             visit::visit_type_reference(self, reference);

@@ -54,6 +54,45 @@ async fn async_borrowed(ns: &NetNs, rt: &Runtime) -> std::io::Result<usize> {
     Ok(rt.max_threads_per_ns())
 }
 
+// Borrowed from a parameter the body owns: cloned before the call.
+#[in_netns(ns, runtime = &rt)]
+fn owned_but_borrowed(ns: &NetNs, rt: Runtime) -> std::io::Result<usize> {
+    Ok(rt.max_threads_per_ns())
+}
+
+// Temporaries in the expressions live until the body has run.
+#[in_netns(&ns.clone(), runtime = &rt.clone())]
+fn temporaries(ns: &NetNs, rt: &Runtime) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[in_netns(ns, runtime = rt)]
+async fn async_static(ns: &NetNs, rt: &'static LazyLock<Runtime>) -> std::io::Result<()> {
+    let _forced: &Runtime = LazyLock::force(rt); // the body keeps the static as it is
+    Ok(())
+}
+
+#[in_netns(ns, runtime = (rt))]
+async fn async_mut_and_parenthesized(ns: &NetNs, mut rt: &Runtime) -> std::io::Result<()> {
+    rt = Runtime::global();
+    let _ = rt;
+    Ok(())
+}
+
+// `$runtime:expr` reaches the attribute as an invisible group around `rt`.
+macro_rules! on_runtime {
+    ($name:ident, $rt:ident) => {
+        on_runtime!(@ $name, $rt, $rt);
+    };
+    (@ $name:ident, $param:ident, $runtime:expr) => {
+        #[in_netns(ns, runtime = $runtime)]
+        async fn $name(ns: &NetNs, $param: &Runtime) -> std::io::Result<()> {
+            Ok(())
+        }
+    };
+}
+on_runtime!(from_a_macro, rt);
+
 struct Service {
     netns: NetNs,
     runtime: Runtime,
@@ -90,4 +129,11 @@ pub fn main() {
     );
     let _ = (Service::by_ref, Service::by_mut, Service::by_value);
     let _ = (in_a_static_borrowed, shared_borrowed);
+    let _ = (
+        owned_but_borrowed,
+        temporaries,
+        async_static,
+        async_mut_and_parenthesized,
+    );
+    let _ = from_a_macro;
 }
