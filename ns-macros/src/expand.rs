@@ -7,10 +7,17 @@
 //!     -> io::Result<T> {                       use ::ns_runtime::__private_for::ns_macros_0_1_0 as p;
 //!     #![inner attributes]                     p::assert_send(&ns);     // at `ns`
 //!     body                                     p::assert_send(&port);   // at `port`
-//! }                                            let h = p::NamespaceExpr::handle(&(ns));
+//! }                                            let e = &(ns);
+//!                                              let h = p::NamespaceExpr::handle(e);
 //!                                              p::run(h, move || -> io::Result<T> { body })
 //!                                          }
 //! ```
+//!
+//! `&(EXPR)` is bound first so that a temporary in it lives until the body has
+//! run. The handle stays borrowed unless the body owns what it borrows from (an
+//! owned parameter, a receiver the body moves or borrows mutably): then it is
+//! cloned first (`owned_handle`). With `runtime = RT`, `RT` is evaluated the same
+//! way, after the handle, and the call is `p::run_on(rt, h, ..)`.
 //!
 //! The support module is imported once, under the name of this crate's version
 //! (`ns_macros_0_1_0` for 0.1.0): an expansion by another version of this crate than
@@ -19,14 +26,15 @@
 //! for every item the expansion uses.
 //!
 //! An `async fn` becomes a call of `p::run_async` with a `'static` closure
-//! that makes an `async move` block of the body. A borrowed namespace parameter is
-//! rebound inside that block to a reference to a handle the block owns, so the
-//! body reads the same as before:
+//! that makes an `async move` block of the body. A borrowed namespace (or runtime)
+//! parameter is rebound inside that block to a reference to a clone the block
+//! owns, so the body reads the same as before:
 //!
 //! ```text
 //! #[in_netns(ns)]                          async fn f(ns: &NetNs, port: u16) -> io::Result<T> {
 //! async fn f(ns: &NetNs, port: u16)  =>        (import, Send checks)
-//!     -> io::Result<T> { body }                let h = p::NamespaceExpr::owned_handle(&(ns));
+//!     -> io::Result<T> { body }                let e = &(ns);
+//!                                              let h = p::NamespaceExpr::owned_handle(e);
 //!                                              let b = h.clone();
 //!                                              p::run_async(h, move || async move {
 //!                                                  let ns = &b;
