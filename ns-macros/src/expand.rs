@@ -163,18 +163,13 @@ fn runtime(args: &Args, sig: &Signature) -> (RuntimeArgument, TokenStream) {
         return (global, TokenStream::new());
     };
     let runtime = Ident::new("__ns_runtime", Span::mixed_site().located_at(expr.span()));
-    let take = if may_stay_borrowed(expr, sig) {
-        quote!(runtime)
-    } else {
-        quote!(owned_runtime)
+    let conversion = Conversion {
+        binding: "__ns_runtime_expr",
+        trait_name: "RuntimeExpr",
+        borrowed: "runtime",
+        owned: "owned_runtime",
     };
-    let private = private_at(expr.span());
-    let borrowed = expr_binding("__ns_runtime_expr", expr);
-    // Bound first, as the handle is, so that a temporary in `EXPR` lives on.
-    let evaluate = quote_spanned! {expr.span()=>
-        let #borrowed = &(#expr);
-        let #runtime = #private::RuntimeExpr::#take(#borrowed);
-    };
+    let evaluate = evaluate_once(expr, sig, &runtime, &conversion);
     let on = RuntimeArgument {
         suffix: "_on",
         argument: quote!(#runtime.get(),),
@@ -187,18 +182,13 @@ fn runtime(args: &Args, sig: &Signature) -> (RuntimeArgument, TokenStream) {
 fn evaluate(args: &Args, sig: &Signature, handle: &Ident) -> TokenStream {
     match (&args.attr, &args.target) {
         (Attr::InNetns, Target::Expr(namespace)) => {
-            let take = if may_stay_borrowed(namespace, sig) {
-                quote!(handle)
-            } else {
-                quote!(owned_handle)
+            let conversion = Conversion {
+                binding: "__ns_expr",
+                trait_name: "NamespaceExpr",
+                borrowed: "handle",
+                owned: "owned_handle",
             };
-            let private = private_at(namespace.span());
-            let borrowed = expr_binding("__ns_expr", namespace);
-            // Bound first, so that a temporary in `EXPR` (`&ns.clone()`) lives on.
-            quote_spanned! {namespace.span()=>
-                let #borrowed = &(#namespace);
-                let #handle = #private::NamespaceExpr::#take(#borrowed);
-            }
+            evaluate_once(namespace, sig, handle, &conversion)
         }
         (_, Target::Expr(set)) => {
             let private = private_at(set.span());
@@ -316,11 +306,43 @@ fn with_send_checks(args: &Args, func: &ItemFn, body: TokenStream) -> TokenStrea
     }
 }
 
-/// The name `&(EXPR)` is bound to, with the user's span (as the support module's
-/// alias has): a failed bound on it is then reported as the user's code, once,
-/// rather than with "this error originates in the attribute macro".
-fn expr_binding(name: &str, expr: &Expr) -> Ident {
-    Ident::new(name, expr.span())
+/// How an attribute's expression becomes what the call takes: the support
+/// module's trait and its two conversions, and the name `&(EXPR)` is bound to.
+struct Conversion {
+    binding: &'static str,
+    trait_name: &'static str,
+    borrowed: &'static str,
+    owned: &'static str,
+}
+
+/// `let BINDING = &(EXPR); let NAME = TRAIT::CONVERSION(BINDING);`: `expr`
+/// evaluated once on the caller's thread, kept borrowed where the body cannot
+/// take what it borrows from (`may_stay_borrowed`), else owned. `&(EXPR)` is bound
+/// first so that a temporary in it (`&ns.clone()`) lives until the body has run.
+/// The binding has the user's span (as the support module's alias has): a failed
+/// bound on it is reported as the user's code, once, rather than with "this error
+/// originates in the attribute macro".
+fn evaluate_once(
+    expr: &Expr,
+    sig: &Signature,
+    name: &Ident,
+    conversion: &Conversion,
+) -> TokenStream {
+    let span = expr.span();
+    let binding = Ident::new(conversion.binding, span);
+    let trait_name = Ident::new(conversion.trait_name, span);
+    let take = if may_stay_borrowed(expr, sig) {
+        conversion.borrowed
+    } else {
+        conversion.owned
+    };
+    // At the attribute, not the expression: rustc then also marks the call.
+    let take = Ident::new(take, Span::call_site());
+    let private = private_at(span);
+    quote_spanned! {span=>
+        let #binding = &(#expr);
+        let #name = #private::#trait_name::#take(#binding);
+    }
 }
 
 /// Whether what `expr` gives may stay borrowed until the body has run, rather

@@ -41,13 +41,6 @@ impl<T: Clone> Handle<'_, T> {
     }
 }
 
-impl<T> AsRef<T> for Handle<'_, T> {
-    #[inline]
-    fn as_ref(&self) -> &T {
-        self.get()
-    }
-}
-
 /// What `#[in_netns(EXPR)]` accepts as `EXPR` (called with `&(EXPR)`).
 #[diagnostic::on_unimplemented(
     message = "`#[in_netns(..)]` needs a network namespace handle, found `{Self}`",
